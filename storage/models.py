@@ -1,0 +1,173 @@
+"""The tables of the store.
+
+Names follow the words people use at the counter: a *citizen* reaches us
+through one or more channel *identities*, lives in a *locality*, files
+*requests* in a *category*; every change of a request is a *request event*;
+every message in or out is a *message* row with its delivery status.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.types import JSONDict, UTCDateTime
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _when(**kw) -> Any:
+    return Field(sa_type=UTCDateTime, **kw)
+
+
+def _json(default=dict) -> Any:
+    return Field(default_factory=default, sa_type=JSONDict)
+
+
+class Locality(SQLModel, table=True):
+    """Region > district > village (or makhalla, or Argentine localidad)."""
+
+    id: str = Field(primary_key=True, max_length=80)
+    kind: str = Field(max_length=20)  # region | district | village
+    parent_id: str | None = Field(default=None, foreign_key="locality.id", index=True)
+    country: str = Field(max_length=2)
+    names: dict = _json()
+    latitude: float | None = None
+    longitude: float | None = None
+    position: int = 0
+    sample: bool = False
+
+
+class Department(SQLModel, table=True):
+    id: str = Field(primary_key=True, max_length=60)
+    name: str = Field(max_length=200)
+
+
+class Category(SQLModel, table=True):
+    """A standard request category of the catalogue."""
+
+    id: str = Field(primary_key=True, max_length=60)
+    names: dict = _json()
+    descriptions: dict = _json()
+    keywords: dict = _json()
+    position: int = 0
+    department_id: str | None = Field(default=None, foreign_key="department.id")
+    active: bool = True
+
+
+class Citizen(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    display_name: str | None = Field(default=None, max_length=200)
+    language: str | None = Field(default=None, max_length=10)
+    locality_id: str | None = Field(default=None, foreign_key="locality.id", index=True)
+    consent: bool | None = None  # None: not asked yet
+    consent_at: datetime | None = _when(default=None)
+    broadcasts_opted_out_at: datetime | None = _when(default=None)
+    created_at: datetime = _when(default_factory=utcnow)
+
+
+class Identity(SQLModel, table=True):
+    """One way to reach a citizen: ``telegram:123`` or ``whatsapp:+54...``."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=20)
+    address: str = Field(max_length=120, unique=True)
+    citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    created_at: datetime = _when(default_factory=utcnow)
+    last_inbound_at: datetime | None = _when(default=None)
+    blocked_at: datetime | None = _when(default=None)  # the citizen blocked the bot here
+
+
+class Conversation(SQLModel, table=True):
+    """Where a conversation stands, so a restart loses nothing."""
+
+    address: str = Field(primary_key=True, max_length=120)
+    flow: str = Field(default="", max_length=40)
+    step: str = Field(default="", max_length=40)
+    data: dict = _json()
+    version: int = 0
+    updated_at: datetime = _when(default_factory=utcnow)
+
+
+class Caseworker(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    role: str = Field(default="caseworker", max_length=20)  # caseworker | supervisor | admin
+    department_id: str | None = Field(default=None, foreign_key="department.id")
+    address: str | None = Field(default=None, max_length=120, unique=True)
+    active: bool = True
+    created_at: datetime = _when(default_factory=utcnow)
+
+
+class Request(SQLModel, table=True):
+    """What a citizen asks of the service; the unit caseworkers work on."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=16, unique=True)
+    citizen_id: int = Field(foreign_key="citizen.id", index=True)
+    category_id: str = Field(foreign_key="category.id", index=True)
+    locality_id: str | None = Field(default=None, foreign_key="locality.id", index=True)
+    department_id: str | None = Field(default=None, foreign_key="department.id", index=True)
+    assignee_id: int | None = Field(default=None, foreign_key="caseworker.id", index=True)
+    status: str = Field(default="new", max_length=20, index=True)
+    kind: str = Field(default="request", max_length=20)  # request | contact (talk to a person)
+    text: str = ""
+    channel: str = Field(max_length=20)
+    address: str = Field(max_length=120)
+    language: str | None = Field(default=None, max_length=10)
+    suggested_category_id: str | None = Field(default=None, max_length=60)
+    suggested_score: float | None = None
+    attachments: list = _json(list)
+    latitude: float | None = None
+    longitude: float | None = None
+    duplicate_of_id: int | None = Field(default=None, foreign_key="request.id")
+    created_at: datetime = _when(default_factory=utcnow, index=True)
+    updated_at: datetime = _when(default_factory=utcnow)
+    first_response_at: datetime | None = _when(default=None)
+    resolved_at: datetime | None = _when(default=None)
+    closed_at: datetime | None = _when(default=None)
+
+
+class RequestEvent(SQLModel, table=True):
+    """One step in a request's life: who did what, when, from which status to which."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: int = Field(foreign_key="request.id", index=True)
+    at: datetime = _when(default_factory=utcnow)
+    actor: str = Field(max_length=80)  # "citizen:12", "caseworker:3", "system"
+    kind: str = Field(max_length=30)  # created | status | note | reply | assign | ...
+    from_status: str | None = Field(default=None, max_length=20)
+    to_status: str | None = Field(default=None, max_length=20)
+    note: str | None = None
+
+
+class Message(SQLModel, table=True):
+    """Every message, in or out, with where it stands.
+
+    Inbound: ``received -> processed`` or ``needs_attention`` (a flow failed;
+    a person must look). Outbound: ``queued -> sending -> sent -> delivered
+    -> read``, or ``retry`` (with ``next_attempt_at``) and ``failed``.
+    """
+
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_message_channel_external"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    direction: str = Field(max_length=3)  # in | out
+    channel: str = Field(max_length=20)
+    address: str = Field(max_length=120, index=True)
+    external_id: str | None = Field(default=None, max_length=120)
+    citizen_id: int | None = Field(default=None, foreign_key="citizen.id", index=True)
+    request_id: int | None = Field(default=None, foreign_key="request.id", index=True)
+    text: str = ""
+    payload: dict = _json()
+    status: str = Field(max_length=20, index=True)
+    error: str | None = None
+    attempts: int = 0
+    next_attempt_at: datetime | None = _when(default=None, index=True)
+    created_at: datetime = _when(default_factory=utcnow, index=True)
+    sent_at: datetime | None = _when(default=None)

@@ -1,0 +1,145 @@
+"""Query functions. Each takes the session first and does one thing."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, or_
+from sqlmodel import Session, select
+
+from storage.models import (
+    Category,
+    Citizen,
+    Conversation,
+    Identity,
+    Locality,
+    Message,
+    Request,
+    RequestEvent,
+    utcnow,
+)
+
+# -- citizens and identities --------------------------------------------------
+
+
+def identity_for(session: Session, channel: str, address: str, name: str | None = None) -> tuple[Identity, Citizen]:
+    """The identity behind ``address`` and its citizen, created on first contact."""
+    identity = session.exec(select(Identity).where(Identity.address == address)).first()
+    if identity is not None:
+        citizen = session.get(Citizen, identity.citizen_id)
+        if name and not citizen.display_name:
+            citizen.display_name = name[:200]
+        return identity, citizen
+    citizen = Citizen(display_name=name[:200] if name else None)
+    session.add(citizen)
+    session.flush()
+    identity = Identity(channel=channel, address=address, citizen_id=citizen.id)
+    session.add(identity)
+    session.flush()
+    return identity, citizen
+
+
+def citizen_by_address(session: Session, address: str) -> Citizen | None:
+    identity = session.exec(select(Identity).where(Identity.address == address)).first()
+    return session.get(Citizen, identity.citizen_id) if identity else None
+
+
+# -- conversation state ---------------------------------------------------------
+
+
+def conversation_for_update(session: Session, address: str) -> Conversation:
+    """The conversation row, locked until the transaction ends (PostgreSQL;
+    SQLite's ``BEGIN IMMEDIATE`` already serialises writers)."""
+    statement = select(Conversation).where(Conversation.address == address).with_for_update()
+    conversation = session.exec(statement).first()
+    if conversation is None:
+        conversation = Conversation(address=address)
+        session.add(conversation)
+    return conversation
+
+
+# -- messages --------------------------------------------------------------------
+
+
+def inbound_exists(session: Session, channel: str, external_id: str) -> bool:
+    statement = select(Message.id).where(Message.channel == channel, Message.external_id == external_id)
+    return session.exec(statement).first() is not None
+
+
+def add_message(session: Session, message: Message) -> Message:
+    session.add(message)
+    session.flush()
+    return message
+
+
+def claim_outbound(session: Session, now: datetime, limit: int, lease: timedelta, channels: list[str] | None = None) -> list[Message]:
+    """Take up to ``limit`` outbound messages that are due, marking them
+    ``sending`` with a lease: if the process dies mid-send, they are due
+    again when the lease runs out."""
+    due = or_(
+        Message.status.in_(("queued", "retry")) & (or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now)),
+        (Message.status == "sending") & (Message.next_attempt_at <= now),
+    )
+    statement = select(Message).where(Message.direction == "out", due).order_by(Message.id).limit(limit)
+    if channels is not None:
+        statement = statement.where(Message.channel.in_(channels))
+    if session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update(skip_locked=True)
+    messages = list(session.exec(statement))
+    for message in messages:
+        message.status = "sending"
+        message.attempts += 1
+        message.next_attempt_at = now + lease
+    session.flush()
+    return messages
+
+
+def count_messages(session: Session, direction: str | None = None, status: str | None = None) -> int:
+    statement = select(func.count()).select_from(Message)
+    if direction:
+        statement = statement.where(Message.direction == direction)
+    if status:
+        statement = statement.where(Message.status == status)
+    return session.exec(statement).one()
+
+
+# -- requests ----------------------------------------------------------------------
+
+
+def code_exists(session: Session, code: str) -> bool:
+    return session.exec(select(Request.id).where(Request.code == code)).first() is not None
+
+
+def request_by_code(session: Session, code: str) -> Request | None:
+    return session.exec(select(Request).where(Request.code == code)).first()
+
+
+def requests_of_citizen(session: Session, citizen_id: int, limit: int = 10) -> list[Request]:
+    statement = select(Request).where(Request.citizen_id == citizen_id).order_by(Request.created_at.desc(), Request.id.desc()).limit(limit)
+    return list(session.exec(statement))
+
+
+def add_request(session: Session, request: Request, actor: str) -> Request:
+    """Store a new request together with its first event."""
+    session.add(request)
+    session.flush()
+    session.add(RequestEvent(request_id=request.id, actor=actor, kind="created", to_status=request.status, at=request.created_at))
+    return request
+
+
+def events_of(session: Session, request_id: int) -> list[RequestEvent]:
+    statement = select(RequestEvent).where(RequestEvent.request_id == request_id).order_by(RequestEvent.at, RequestEvent.id)
+    return list(session.exec(statement))
+
+
+# -- catalogue ----------------------------------------------------------------------
+
+
+def categories(session: Session) -> list[Category]:
+    return list(session.exec(select(Category).where(Category.active).order_by(Category.position)))
+
+
+def localities(session: Session) -> list[Locality]:
+    return list(session.exec(select(Locality).order_by(Locality.position)))
+
+
