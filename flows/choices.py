@@ -1,0 +1,55 @@
+"""Reading which choice a citizen meant.
+
+Telegram sends the pressed button; WhatsApp and the console show a numbered
+list, so people answer "2", "2.", the words of the choice, or the words with
+typos. ``yes``/``no`` also accept the usual words for them in each language.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rapidfuzz import fuzz, process
+
+from flows.textnorm import fold
+
+_NUMBER = re.compile(r"^\s*#?\s*(\d{1,2})\s*[.)]?\s*$")
+_SYNONYMS = {
+    "yes": ["ha", "xa", "hop", "mayli", "roziman", "da", "ага", "si", "sí", "yes", "y", "ok", "okay", "dale", "claro", "ok'", "👍"],
+    "no": ["yo'q", "yoq", "yuq", "net", "no", "n", "nope", "нет", "йук", "йўқ"],
+}
+_SYNONYM_INDEX = {fold(word): key for key, words in _SYNONYMS.items() for word in words}
+MIN_SCORE = 80
+
+
+def _clean(label: str) -> str:
+    return " ".join(fold(label).replace("'", "").split())
+
+
+def match_choice(typed: str, choices: list[tuple[str, str]]) -> str | None:
+    """The key of the choice ``typed`` names, or None.
+
+    ``choices`` are ``(key, label)`` pairs in the order they were shown.
+    """
+    if not choices or not typed.strip():
+        return None
+    if number := _NUMBER.match(typed):
+        index = int(number.group(1)) - 1
+        return choices[index][0] if 0 <= index < len(choices) else None
+    keys = {key for key, _ in choices}
+    synonym = _SYNONYM_INDEX.get(fold(typed.strip()).strip(" .!"))
+    if synonym in keys:
+        return synonym
+    wanted = _clean(typed)
+    if not wanted:
+        return None
+    labels = [_clean(label) for _, label in choices]
+    best = process.extractOne(wanted, labels, scorer=fuzz.WRatio, score_cutoff=MIN_SCORE)
+    if best is None:
+        return None
+    # WRatio forgives partial matches; ask for a plain ratio too when the
+    # typed words are much shorter than the label, so "a" does not pick "Salta".
+    label, score, index = best
+    if len(wanted) < 4 and fuzz.ratio(wanted, label) < MIN_SCORE:
+        return None
+    return choices[index][0]

@@ -1,0 +1,38 @@
+"""The table of flows. A new flow is one module in ``flows/`` and one line here."""
+
+from __future__ import annotations
+
+from flows import help, menu, my_requests, onboarding, person, request, settings, status
+from flows.core import Context, Flow, Result
+
+FLOWS: dict[str, Flow] = {
+    flow.name: flow
+    for flow in (
+        onboarding.FLOW,
+        menu.FLOW,
+        request.FLOW,
+        my_requests.FLOW,
+        status.FLOW,
+        help.FLOW,
+        person.FLOW,
+        settings.FLOW,
+    )
+}
+
+
+def get(name: str) -> Flow:
+    return FLOWS[name]
+
+
+def onboarded(ctx: Context) -> bool:
+    citizen = ctx.view.citizen
+    return bool(citizen.language and citizen.locality_id and citizen.consent is not None)
+
+
+def start(ctx: Context) -> Result:
+    """A conversation with no current step: a newcomer is welcomed and
+    onboarded (keeping what they wrote for afterwards); anyone else is
+    answered as if at the main menu, so what they wrote is not lost."""
+    if not onboarded(ctx):
+        return onboarding.begin(ctx)
+    return menu.answer(ctx)

@@ -1,0 +1,159 @@
+"""Submitting a request: the citizen's own words (and any photo, voice
+note, document or place), the category the bot understood — shown to
+confirm or change — and a tracking code with what happens next."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from flows import actions as act
+from flows.classifier import Classification
+from flows.core import Context, Flow, Result, Step, go
+from flows.messages import Attachment, Choice
+
+DESCRIBE, CONFIRM, CHOOSE, CONSENT = "describe", "confirm", "choose", "consent"
+MAX_TEXT = 4000  # what a request keeps of one message; the message itself is stored whole
+
+
+def draft_from(ctx: Context, found: Classification | None = None) -> dict:
+    """The request data gathered from one message."""
+    data: dict = {}
+    if ctx.text:
+        data["text"] = ctx.text[:MAX_TEXT]
+    if ctx.msg.attachments:
+        data["attachments"] = [asdict(a) for a in ctx.msg.attachments]
+    if loc := ctx.msg.location:
+        data["location"] = [loc.latitude, loc.longitude]
+    if found is not None:
+        data["category"], data["score"] = found.category, found.score
+    return data
+
+
+def _add(ctx: Context) -> dict:
+    """Merge what this message brings into the draft so far."""
+    data = ctx.state.data
+    text = "\n".join(filter(None, [data.get("text"), ctx.text]))[:MAX_TEXT]
+    attachments = data.get("attachments", []) + [asdict(a) for a in ctx.msg.attachments]
+    merged = {"text": text, "attachments": attachments}
+    if loc := ctx.msg.location:
+        merged["location"] = [loc.latitude, loc.longitude]
+    if ctx.text:
+        found = ctx.view.classify(text)
+        merged["category"], merged["score"] = found.category, found.score
+    return merged
+
+
+# -- describe -------------------------------------------------------------
+
+def prompt_describe(ctx: Context) -> list:
+    return [ctx.say(ctx.t("describe_request"))]
+
+
+def handle_describe(ctx: Context) -> Result:
+    data = _add(ctx)
+    if data["text"]:
+        return FLOW.enter(ctx, CONFIRM, **data)
+    if any(a["kind"] in ("voice", "audio") for a in data["attachments"]):
+        # A voice note may be all a citizen can send: take it, a person will listen.
+        return FLOW.enter(ctx, CHOOSE, lead=[ctx.say(ctx.t("got_voice_choose_topic"))], **data)
+    # A photo, a document or a place with no words yet: keep it, ask for words.
+    return Result([ctx.say(ctx.t("got_attachment_add_words"))], ctx.state.with_data(**data))
+
+
+# -- confirm --------------------------------------------------------------
+
+def prompt_confirm(ctx: Context) -> list:
+    category = ctx.view.category(ctx.state.data.get("category") or "other")
+    name = category.name(ctx.language) if category else ""
+    about = category.description(ctx.language) if category else ""
+    choices = [
+        Choice("yes", ctx.t("confirm_send")),
+        Choice("change", ctx.t("confirm_change")),
+        Choice("cancel", ctx.t("confirm_cancel")),
+    ]
+    return [ctx.say(ctx.t("confirm_category", category=name, about=about), choices)]
+
+
+def handle_confirm(ctx: Context) -> Result:
+    if ctx.choice == "yes":
+        return submit(ctx, ctx.state.data.get("category") or "other")
+    if ctx.choice == "change":
+        return FLOW.enter(ctx, CHOOSE)
+    if ctx.choice == "cancel":
+        return go(ctx, "menu", ctx.say(ctx.t("cancelled")))
+    data = _add(ctx)
+    lead = ctx.say(ctx.t("added_to_request"))
+    return FLOW.reprompt(ctx.with_state(ctx.state.with_data(**data)), lead)
+
+
+# -- choose ---------------------------------------------------------------
+
+def prompt_choose(ctx: Context) -> list:
+    choices = [Choice(f"cat:{c.id}", c.name(ctx.language)) for c in ctx.view.categories()]
+    return [ctx.say(ctx.t("choose_category"), choices)]
+
+
+def handle_choose(ctx: Context) -> Result:
+    if ctx.choice and ctx.choice.startswith("cat:"):
+        return submit(ctx, ctx.choice.removeprefix("cat:"))
+    if ctx.text and not ctx.state.data.get("text"):
+        return FLOW.enter(ctx, CONFIRM, **_add(ctx))
+    return FLOW.reprompt(ctx, ctx.say(ctx.t("please_choose")))
+
+
+# -- consent and submission -----------------------------------------------
+
+def prompt_consent(ctx: Context) -> list:
+    choices = [Choice("yes", ctx.t("consent_yes")), Choice("no", ctx.t("consent_no"))]
+    return [ctx.say(ctx.t("consent_needed_for_request"), choices)]
+
+
+def handle_consent(ctx: Context) -> Result:
+    if ctx.choice == "yes":
+        result = submit(ctx, ctx.state.data["chosen"], consent_given=True)
+        result.actions.insert(0, act.SetConsent(True))
+        return result
+    if ctx.choice == "no":
+        return go(ctx, "menu", ctx.say(ctx.t("request_not_kept")))
+    return FLOW.reprompt(ctx, ctx.say(ctx.t("please_choose")))
+
+
+def submit(ctx: Context, category_id: str, *, consent_given: bool = False, kind: str = "request") -> Result:
+    """File the draft as a request, or first ask for consent if not given."""
+    data = {k: v for k, v in ctx.state.data.items() if k != "choices"}
+    if not (consent_given or ctx.view.citizen.consent):
+        return FLOW.enter(ctx, CONSENT, **{**data, "chosen": category_id, "kind": data.get("kind", kind)})
+    kind = data.get("kind", kind)
+    code = ctx.view.new_code()
+    location = data.get("location") or [None, None]
+    attachments = tuple(Attachment(**a) for a in data.get("attachments", []))
+    action = act.SubmitRequest(
+        code=code,
+        category_id=category_id,
+        text=data.get("text", ""),
+        kind=kind,
+        suggested_category_id=data.get("category"),
+        suggested_score=data.get("score"),
+        attachments=attachments,
+        latitude=location[0],
+        longitude=location[1],
+    )
+    actions: list[act.Action] = [action]
+    if any(a.kind in ("voice", "audio") for a in attachments):
+        actions.append(act.FlagForPerson("voice note"))
+    category = ctx.view.category(category_id)
+    key = "contact_registered" if kind == "contact" else "request_registered"
+    ack = ctx.say(ctx.t(key, code=code, category=category.name(ctx.language) if category else category_id))
+    return go(ctx, "menu", ack, actions=actions)
+
+
+FLOW = Flow(
+    name="request",
+    first=DESCRIBE,
+    steps={
+        DESCRIBE: Step(prompt_describe, handle_describe),
+        CONFIRM: Step(prompt_confirm, handle_confirm),
+        CHOOSE: Step(prompt_choose, handle_choose),
+        CONSENT: Step(prompt_consent, handle_consent),
+    },
+)

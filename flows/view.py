@@ -1,0 +1,82 @@
+"""What a flow may read about the world, and nothing more.
+
+The engine hands each step an object that satisfies :class:`View`, backed by
+the store; tests hand it a small in-memory one. Flows never write through it:
+they return actions instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from flows.classifier import Classification
+
+
+@dataclass(frozen=True)
+class CitizenInfo:
+    id: int | None
+    language: str | None
+    locality_id: str | None
+    consent: bool | None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class LocalityInfo:
+    id: str
+    kind: str
+    parent_id: str | None
+    names: dict[str, str]
+    latitude: float | None = None
+    longitude: float | None = None
+
+    def name(self, language: str) -> str:
+        return self.names.get(language) or self.names.get("en") or next(iter(self.names.values()), self.id)
+
+
+@dataclass(frozen=True)
+class CategoryInfo:
+    id: str
+    names: dict[str, str]
+    descriptions: dict[str, str] = field(default_factory=dict)
+
+    def name(self, language: str) -> str:
+        return self.names.get(language) or self.names.get("en") or self.id
+
+    def description(self, language: str) -> str:
+        return self.descriptions.get(language) or self.descriptions.get("en") or ""
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    code: str
+    category_id: str
+    status: str
+    text: str
+    created_at: datetime
+    updated_at: datetime
+    mine: bool = True
+
+
+class View(Protocol):
+    citizen: CitizenInfo
+
+    def categories(self) -> list[CategoryInfo]: ...
+
+    def category(self, category_id: str) -> CategoryInfo | None: ...
+
+    def classify(self, text: str) -> Classification: ...
+
+    def localities(self, parent_id: str | None) -> list[LocalityInfo]: ...
+
+    def locality(self, locality_id: str) -> LocalityInfo | None: ...
+
+    def nearest_locality(self, latitude: float, longitude: float) -> tuple[LocalityInfo, float] | None: ...
+
+    def my_requests(self, limit: int = 10) -> list[RequestInfo]: ...
+
+    def request_by_code(self, code: str) -> RequestInfo | None: ...
+
+    def new_code(self) -> str: ...
