@@ -1,0 +1,43 @@
+"""The ``onewindow`` command line. A new command is one module in
+``bot/commands`` (with ``help``, ``configure`` and ``run``) and one line in
+:data:`COMMANDS`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = {
+    "run": "bot.commands.run",
+    "chat": "bot.commands.chat",
+    "classify": "bot.commands.classify",
+    "db": "bot.commands.db",
+    "catalog": "bot.commands.catalog",
+}
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="onewindow", description="A single window between citizens and public services.")
+    sub = root.add_subparsers(dest="command", metavar="COMMAND")
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        command = sub.add_parser(name, help=module.help, description=module.help)
+        module.configure(command)
+        command.set_defaults(handler=module.run)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser().print_help()
+        return 2
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""``onewindow run``: every channel whose credentials are set, the outbox
+and the web server, in one process and one event loop."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from bot.settings import Settings
+from bot.wiring import build, configure_logging
+
+help = "run the bot: every configured channel, the outbox and the web server"
+log = logging.getLogger("onewindow")
+
+NOTHING_CONFIGURED = """\
+No channel is configured, so there is nobody to talk to but you.
+To connect Telegram, set TELEGRAM_BOT_TOKEN (from @BotFather) in .env or the
+environment; see .env.example for every setting.
+Opening the console chat instead: you are a citizen writing to the bot.
+"""
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-web", action="store_true", help="do not start the web server")
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = Settings.load()
+    configure_logging(settings.log_level)
+    if not settings.telegram_enabled:
+        print(NOTHING_CONFIGURED, file=sys.stderr)
+        from bot.commands import chat
+
+        return chat.run(argparse.Namespace(user="you", language=None))
+    asyncio.run(serve(settings, web=not args.no_web))
+    return 0
+
+
+async def serve(settings: Settings, *, web: bool = True, stop: asyncio.Event | None = None) -> None:
+    from handlers.telegram import TelegramSender, build_application
+
+    stop = stop or _stop_on_signals()
+    bot = build(settings)
+    webhook = bool(settings.telegram_webhook_url)
+    telegram = build_application(settings.telegram_bot_token, settings.telegram_api, bot.engine, webhook=webhook)
+    await telegram.initialize()
+    bot.outbox.add_sender(TelegramSender(telegram.bot))
+    await telegram.start()
+    if webhook:
+        await telegram.bot.set_webhook(settings.telegram_webhook_url, secret_token=settings.telegram_webhook_secret or None)
+        log.info("Telegram: webhook at %s", settings.telegram_webhook_url)
+    else:
+        await telegram.bot.delete_webhook()
+        await telegram.updater.start_polling(poll_interval=settings.telegram_poll_interval)
+        log.info("Telegram: long polling")
+    tasks = [asyncio.create_task(bot.outbox.run(), name="outbox")]
+    if web or webhook:
+        tasks.append(asyncio.create_task(_web(settings, bot, telegram), name="web"))
+    try:
+        await stop.wait()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if telegram.updater and telegram.updater.running:
+            await telegram.updater.stop()
+        await telegram.stop()
+        await telegram.shutdown()
+        bot.database.dispose()
+
+
+async def _web(settings: Settings, bot, telegram) -> None:
+    import uvicorn
+
+    from bot.web import create_app
+
+    app = create_app(bot, telegram, settings.telegram_webhook_secret)
+    config = uvicorn.Config(app, host=settings.web_host, port=settings.web_port, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # the runner owns the signals
+    log.info("web server on http://%s:%s", settings.web_host, settings.web_port)
+    await server.serve()
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop

@@ -1,0 +1,70 @@
+"""Settings, read from the environment and from a ``.env`` file.
+
+Every setting is documented, with a safe placeholder, in ``.env.example``.
+The environment wins over ``.env``, so a deployment can override a file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+DEFAULT_TELEGRAM_API = "https://api.telegram.org"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """``KEY=value`` lines; ``#`` comments, blank lines and optional quotes."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text("utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key, value = key.strip().removeprefix("export ").strip(), value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: str = "data"
+    database_url: str = ""
+    log_level: str = "INFO"
+    telegram_bot_token: str = ""
+    telegram_api_base_url: str = DEFAULT_TELEGRAM_API
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: str = ""
+    telegram_poll_interval: float = 0.0
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+
+    @classmethod
+    def load(cls, env_file: str | Path = ".env", environ: dict[str, str] | None = None) -> Settings:
+        merged = {**read_env_file(Path(env_file)), **(os.environ if environ is None else environ)}
+        values = {}
+        for f in fields(cls):
+            raw = merged.get(f.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[f.name] = type(f.default)(raw) if not isinstance(f.default, str) else raw
+        return cls(**values)
+
+    @property
+    def database(self) -> str:
+        """``DATABASE_URL``, or a SQLite file in the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{Path(self.data_dir) / 'onewindow.sqlite3'}"
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.telegram_bot_token)
+
+    @property
+    def telegram_api(self) -> str:
+        return self.telegram_api_base_url.rstrip("/")

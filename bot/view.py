@@ -1,0 +1,59 @@
+"""The store-backed :class:`flows.view.View` a flow reads through during one
+message's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlmodel import Session
+
+from bot.catalog import Catalog
+from flows.classifier import Classification
+from flows.tracking import new_code
+from flows.view import CategoryInfo, CitizenInfo, LocalityInfo, RequestInfo
+from storage import queries
+from storage.models import Citizen, Request
+
+
+class StoreView:
+    def __init__(self, session: Session, citizen: Citizen, catalog: Catalog, make_code: Callable[[], str] = new_code):
+        self._session = session
+        self._citizen_id = citizen.id
+        self._catalog = catalog
+        self._make_code = make_code
+        self.citizen = CitizenInfo(citizen.id, citizen.language, citizen.locality_id, citizen.consent, citizen.display_name)
+
+    def categories(self) -> list[CategoryInfo]:
+        return self._catalog.categories
+
+    def category(self, category_id: str) -> CategoryInfo | None:
+        return self._catalog.category(category_id)
+
+    def classify(self, text: str) -> Classification:
+        return self._catalog.classifier.classify(text)
+
+    def localities(self, parent_id: str | None) -> list[LocalityInfo]:
+        return self._catalog.children.get(parent_id, [])
+
+    def locality(self, locality_id: str) -> LocalityInfo | None:
+        return self._catalog.localities.get(locality_id)
+
+    def nearest_locality(self, latitude: float, longitude: float) -> tuple[LocalityInfo, float] | None:
+        return self._catalog.nearest_locality(latitude, longitude)
+
+    def my_requests(self, limit: int = 10) -> list[RequestInfo]:
+        return [self._info(r) for r in queries.requests_of_citizen(self._session, self._citizen_id, limit)]
+
+    def request_by_code(self, code: str) -> RequestInfo | None:
+        request = queries.request_by_code(self._session, code)
+        return self._info(request) if request else None
+
+    def new_code(self) -> str:
+        for _ in range(20):
+            code = self._make_code()
+            if not queries.code_exists(self._session, code):
+                return code
+        raise RuntimeError("could not find a free tracking code")
+
+    def _info(self, r: Request) -> RequestInfo:
+        return RequestInfo(r.code, r.category_id, r.status, r.text, r.created_at, r.updated_at, mine=r.citizen_id == self._citizen_id)

@@ -1,0 +1,62 @@
+"""The web server: Telegram's webhook and a health check.
+
+``POST /telegram`` accepts an update only with the right
+``X-Telegram-Bot-Api-Secret-Token``; ``GET /healthz`` says whether the store
+answers and the outbox is alive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+from datetime import timedelta
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from storage.models import utcnow
+
+MAX_BODY = 1_000_000
+
+
+def create_app(bot, telegram_app=None, webhook_secret: str = "") -> Starlette:
+    async def healthz(request: Request) -> Response:
+        checks = {}
+        try:
+            await asyncio.to_thread(_ping, bot.database)
+            checks["store"] = "ok"
+        except Exception as error:  # the answer must say what is wrong, not crash
+            checks["store"] = f"error: {type(error).__name__}"
+        alive = bot.outbox.alive_at
+        checks["outbox"] = "ok" if alive and utcnow() - alive < timedelta(seconds=30) else "stalled"
+        healthy = all(v == "ok" for v in checks.values())
+        return JSONResponse({"ok": healthy, **checks}, status_code=200 if healthy else 503)
+
+    async def telegram(request: Request) -> Response:
+        if telegram_app is None:
+            return Response(status_code=404)
+        given = request.headers.get("x-telegram-bot-api-secret-token", "")
+        if not webhook_secret or not hmac.compare_digest(given.encode(), webhook_secret.encode()):
+            return Response("wrong secret token", status_code=403)
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            return Response("too large", status_code=413)
+        try:
+            data = json.loads(body)
+        except ValueError:
+            return Response("not JSON", status_code=400)
+        from telegram import Update
+
+        await telegram_app.update_queue.put(Update.de_json(data, telegram_app.bot))
+        return Response(status_code=200)
+
+    return Starlette(routes=[Route("/healthz", healthz), Route("/telegram", telegram, methods=["POST"])])
+
+
+def _ping(database) -> None:
+    with database.connect() as connection:
+        connection.execute(text("SELECT 1"))

@@ -1,0 +1,45 @@
+"""Putting the pieces together: the store, the catalogue, the engine and the outbox."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine as Database
+
+from bot.catalog import Catalog
+from bot.engine import Engine
+from bot.settings import Settings
+from notifications.outbox import Outbox
+from notifications.senders import Sender
+from storage import catalog as seed_catalog
+from storage.db import make_engine
+from storage.migrate import upgrade
+
+
+def open_store(url: str) -> Database:
+    """Connect, bring the schema up to date and load the catalogue on first start."""
+    database = make_engine(url)
+    upgrade(database)
+    seed_catalog.ensure_loaded(database)
+    return database
+
+
+@dataclass
+class Bot:
+    database: Database
+    engine: Engine
+    outbox: Outbox
+
+
+def build(settings: Settings, senders: dict[str, Sender] | None = None) -> Bot:
+    database = open_store(settings.database)
+    outbox = Outbox(database, senders if senders is not None else {})
+    engine = Engine(database, Catalog.from_store(database), on_queued=outbox.notify)
+    return Bot(database, engine, outbox)
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore", "apscheduler", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

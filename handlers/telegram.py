@@ -1,0 +1,166 @@
+"""The Telegram channel, through python-telegram-bot.
+
+Inbound: every ``Update`` becomes one :class:`~flows.messages.Incoming`
+(keyed by the update id) handed to the engine. Outbound: the outbox calls
+:class:`TelegramSender`, which renders choices as inline buttons whose data
+names the menu they belong to, so a stale button can be recognised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from flows.messages import Attachment, Incoming, Location, Outgoing
+from flows.router import button_data
+from handlers.textsplit import split_text
+from notifications.senders import SendResult
+
+log = logging.getLogger(__name__)
+CHANNEL = "telegram"
+MAX_TEXT = 4096
+MAX_CALLBACK_BYTES = 64
+UNSUPPORTED = ("sticker", "animation", "dice", "poll", "game", "story", "invoice", "video_note")
+
+
+def address_of(chat_id: int) -> str:
+    return f"{CHANNEL}:{chat_id}"
+
+
+def to_incoming(update: Update) -> Incoming | None:
+    """The normalized message for ``update``, or None for updates that are
+    not a citizen talking to us (a bot added to a group, a poll closing...)."""
+    external_id = str(update.update_id)
+    if query := update.callback_query:
+        chat_id = query.message.chat.id if query.message else query.from_user.id
+        return Incoming(
+            channel=CHANNEL,
+            address=address_of(chat_id),
+            external_id=external_id,
+            name=query.from_user.full_name,
+            event={"type": "button", "data": query.data or ""},
+            language_hint=query.from_user.language_code,
+        )
+    message = update.message or update.edited_message
+    if message is None or message.chat is None:
+        return None
+    user = message.from_user
+    return Incoming(
+        channel=CHANNEL,
+        address=address_of(message.chat.id),
+        text=message.text or message.caption or "",
+        external_id=external_id,
+        received_at=message.date,
+        name=user.full_name if user else None,
+        attachments=_attachments(message),
+        location=_location(message),
+        event=_event(message),
+        language_hint=user.language_code if user else None,
+    )
+
+
+def _attachments(message: Message) -> tuple[Attachment, ...]:
+    found: list[Attachment] = []
+    if message.photo:
+        largest = message.photo[-1]
+        found.append(Attachment("photo", largest.file_id, "image/jpeg", largest.file_size))
+    for kind in ("voice", "audio", "video", "document"):
+        media = getattr(message, kind)
+        if media is not None:
+            found.append(Attachment(kind, media.file_id, getattr(media, "mime_type", None), media.file_size, getattr(media, "file_name", None)))
+    if message.contact:
+        found.append(Attachment("contact", message.contact.phone_number, name=message.contact.first_name))
+    return tuple(found)
+
+
+def _location(message: Message) -> Location | None:
+    if message.venue:
+        v = message.venue
+        return Location(v.location.latitude, v.location.longitude, v.address, v.title)
+    if message.location:
+        return Location(message.location.latitude, message.location.longitude)
+    return None
+
+
+def _event(message: Message) -> dict | None:
+    kind = next((k for k in UNSUPPORTED if getattr(message, k, None)), None)
+    return {"type": "unsupported", "kind": kind} if kind else None
+
+
+def keyboard(message: Outgoing) -> InlineKeyboardMarkup | None:
+    """One button a row, two where the labels are short."""
+    if not message.choices:
+        return None
+    buttons = []
+    for choice in message.choices:
+        data = button_data(int(message.menu_id or 0), choice.key)
+        if len(data.encode()) > MAX_CALLBACK_BYTES:
+            raise ValueError(f"button data longer than Telegram allows: {data!r}")
+        buttons.append(InlineKeyboardButton(choice.label, callback_data=data))
+    width = 2 if all(len(c.label) <= 16 for c in message.choices) and len(buttons) > 3 else 1
+    return InlineKeyboardMarkup([buttons[i : i + width] for i in range(0, len(buttons), width)])
+
+
+class TelegramSender:
+    channel = CHANNEL
+    per_second = 25.0  # Telegram allows about 30 a second per bot
+
+    def __init__(self, bot):
+        self.bot = bot
+
+    async def send(self, message: Outgoing) -> SendResult:
+        chat_id = int(message.address.split(":", 1)[1])
+        pieces = split_text(message.text, MAX_TEXT)
+        try:
+            sent = None
+            for number, piece in enumerate(pieces, 1):
+                markup = keyboard(message) if number == len(pieces) else None
+                sent = await self.bot.send_message(chat_id, piece, reply_markup=markup)
+            return SendResult.sent(str(sent.message_id) if sent else None)
+        except RetryAfter as error:
+            return SendResult.retry(str(error), _seconds(error.retry_after))
+        except Forbidden as error:
+            return SendResult.blocked(str(error))
+        except (TimedOut, NetworkError) as error:
+            return SendResult.retry(f"{type(error).__name__}: {error}")
+        except (BadRequest, TelegramError, ValueError) as error:
+            return SendResult.failed(f"{type(error).__name__}: {error}")
+
+
+def _seconds(value: int | float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def build_application(token: str, api_base: str, engine, *, webhook: bool = False) -> Application:
+    """The python-telegram-bot application, feeding every update to ``engine``.
+
+    ``api_base`` is Telegram's own server or a local Bot API server/emulator.
+    With ``webhook`` there is no updater: updates come from our web server.
+    """
+    builder = Application.builder().token(token).base_url(f"{api_base}/bot").base_file_url(f"{api_base}/file/bot")
+    if webhook:
+        builder = builder.updater(None)
+    application = builder.build()
+
+    async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.callback_query:
+            try:
+                await update.callback_query.answer()
+            except TelegramError:
+                log.warning("could not answer callback query %s", update.callback_query.id)
+        incoming = to_incoming(update)
+        if incoming is not None:
+            await asyncio.to_thread(engine.handle, incoming)
+
+    application.add_handler(TypeHandler(Update, on_update))
+    application.add_error_handler(_log_error)
+    return application
+
+
+async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    log.error("error while handling a Telegram update", exc_info=context.error)

@@ -1,0 +1,155 @@
+"""Delivering the outbox.
+
+Replies are rows in the store before anything is sent (the engine commits
+them with the message that caused them). The outbox claims due rows with a
+lease, hands each to its channel's sender at the pace the channel allows,
+and records the outcome: ``sent``; ``retry`` with exponential back-off (or
+the channel's own ``retry_after``); ``failed`` with the reason. Messages to
+one address go out in the order they were queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine as Database
+from sqlmodel import Session, select
+
+from flows.messages import Choice, Outgoing
+from notifications.ratelimit import RateLimiter
+from notifications.senders import SendResult, Sender
+from storage import queries
+from storage.db import session_scope
+from storage.models import Identity, Message, utcnow
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 8
+LEASE = timedelta(seconds=60)
+BATCH = 100
+
+
+def to_outgoing(row: Message) -> Outgoing:
+    payload = row.payload or {}
+    return Outgoing(
+        address=row.address,
+        text=row.text,
+        choices=tuple(Choice(key, label) for key, label in payload.get("choices", [])),
+        template=payload.get("template"),
+        template_variables=payload.get("template_variables"),
+        menu_id=payload.get("menu_id"),
+    )
+
+
+def backoff(attempt: int) -> float:
+    """Seconds before the next try: 2, 4, 8 … capped at ten minutes."""
+    return min(600.0, 2.0 ** attempt)
+
+
+class Outbox:
+    def __init__(self, database: Database, senders: dict[str, Sender], *, clock=utcnow):
+        self.database = database
+        self.senders = senders
+        self.clock = clock
+        self.limiters = {name: RateLimiter(sender.per_second) for name, sender in senders.items()}
+        self.wake = asyncio.Event()
+        self.alive_at: datetime | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def add_sender(self, sender: Sender) -> None:
+        self.senders[sender.channel] = sender
+        self.limiters[sender.channel] = RateLimiter(sender.per_second)
+
+    def notify(self) -> None:
+        """Ask for a delivery round now (callable from any thread)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.wake.set)
+
+    async def deliver_due(self) -> int:
+        """One round: claim what is due and send it. Returns how many were tried."""
+        if not self.senders:
+            return 0
+        now = self.clock()
+        with session_scope(self.database) as session:
+            rows = queries.claim_outbound(session, now, BATCH, LEASE, channels=list(self.senders))
+            claimed = [(row.id, row.attempts, to_outgoing(row)) for row in rows]
+        by_address: dict[str, list] = defaultdict(list)
+        for item in claimed:
+            by_address[item[2].address].append(item)
+        await asyncio.gather(*(self._send_in_order(items) for items in by_address.values()))
+        return len(claimed)
+
+    async def _send_in_order(self, items: list) -> None:
+        for message_id, attempts, outgoing in items:
+            sender = self.senders[outgoing.channel]
+            await self.limiters[outgoing.channel].wait()
+            try:
+                result = await sender.send(outgoing)
+            except Exception as error:  # a sender should sort its errors; this is the safety net
+                log.exception("sender %s raised", outgoing.channel)
+                result = SendResult.retry(f"{type(error).__name__}: {error}")
+            self._record(message_id, attempts, result)
+            if result.status != "sent":
+                # Later messages to this address would arrive out of order: leave them due.
+                self._release([m for m, _, _ in items if m != message_id and m > message_id])
+                return
+
+    def _record(self, message_id: int, attempts: int, result: SendResult) -> None:
+        now = self.clock()
+        with session_scope(self.database) as session:
+            row = session.get(Message, message_id)
+            row.error = result.error
+            if result.status == "sent":
+                row.status, row.sent_at, row.next_attempt_at = "sent", now, None
+                row.external_id = result.external_id or row.external_id
+            elif result.status == "retry" and attempts < MAX_ATTEMPTS:
+                delay = result.retry_after if result.retry_after is not None else backoff(attempts)
+                row.status, row.next_attempt_at = "retry", now + timedelta(seconds=delay)
+            elif result.status == "blocked":
+                row.status, row.next_attempt_at = "failed", None
+                _stop_contact(session, row.address, now)
+            else:
+                row.status, row.next_attempt_at = "failed", None
+            session.add(row)
+
+    def _release(self, message_ids: list[int]) -> None:
+        if not message_ids:
+            return
+        with session_scope(self.database) as session:
+            for message_id in message_ids:
+                row = session.get(Message, message_id)
+                row.status, row.next_attempt_at, row.attempts = "queued", None, max(0, row.attempts - 1)
+                session.add(row)
+
+    async def run(self, idle_seconds: float = 1.0) -> None:
+        """Deliver until cancelled, waking at once when told of new replies."""
+        self._loop = asyncio.get_running_loop()
+        while True:
+            self.alive_at = self.clock()
+            try:
+                sent = await self.deliver_due()
+            except Exception:
+                log.exception("delivery round failed; trying again shortly")
+                sent = 0
+            if sent:
+                continue
+            self.wake.clear()
+            try:
+                await asyncio.wait_for(self.wake.wait(), idle_seconds)
+            except TimeoutError:
+                pass
+
+
+def _stop_contact(session: Session, address: str, now: datetime) -> None:
+    """The citizen blocked us on this channel: stop sending there, and say
+    so on every message still waiting for that address."""
+    identity = session.exec(select(Identity).where(Identity.address == address)).first()
+    if identity is not None:
+        identity.blocked_at = now
+        session.add(identity)
+    waiting = select(Message).where(Message.address == address, Message.direction == "out", Message.status.in_(("queued", "retry")))
+    for row in session.exec(waiting):
+        row.status, row.error, row.next_attempt_at = "failed", "contact blocked the bot", None
+        session.add(row)

@@ -1,0 +1,46 @@
+"""What a channel's sender promises the outbox.
+
+A sender turns one stored outbound message into the channel's API call and
+says how it went, sorted so the outbox knows what to do next: ``sent``;
+``retry`` (throttled, a server error, the network) after ``retry_after``;
+``blocked`` (the citizen blocked the bot or opted out: stop this contact);
+``failed`` (anything else, with the reason).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from flows.messages import Outgoing
+
+
+@dataclass(frozen=True)
+class SendResult:
+    status: str  # sent | retry | blocked | failed
+    external_id: str | None = None
+    error: str | None = None
+    retry_after: float | None = None
+
+    @classmethod
+    def sent(cls, external_id: str | None = None) -> SendResult:
+        return cls("sent", external_id)
+
+    @classmethod
+    def retry(cls, error: str, retry_after: float | None = None) -> SendResult:
+        return cls("retry", error=error, retry_after=retry_after)
+
+    @classmethod
+    def blocked(cls, error: str) -> SendResult:
+        return cls("blocked", error=error)
+
+    @classmethod
+    def failed(cls, error: str) -> SendResult:
+        return cls("failed", error=error)
+
+
+class Sender(Protocol):
+    channel: str
+    per_second: float  # how many messages a second the channel accepts from us
+
+    async def send(self, message: Outgoing) -> SendResult: ...

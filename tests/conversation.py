@@ -1,0 +1,74 @@
+"""A citizen talking to the engine, for tests that read like a conversation."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from flows.messages import Attachment, Incoming, Location, Outgoing
+from flows.router import button_data
+
+_ids = itertools.count(1)
+
+
+@dataclass
+class Chat:
+    engine: object
+    user: str = "ana"
+    channel: str = "console"
+    language_hint: str | None = None
+    replies: list[Outgoing] = field(default_factory=list)
+    handled: object = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.channel}:{self.user}"
+
+    def send(self, text: str = "", **fields) -> list[Outgoing]:
+        msg = Incoming(
+            channel=self.channel,
+            address=self.address,
+            text=text,
+            external_id=fields.pop("external_id", f"{self.user}-{next(_ids)}"),
+            name=self.user,
+            language_hint=self.language_hint,
+            **fields,
+        )
+        return self.deliver(msg)
+
+    def deliver(self, msg: Incoming) -> list[Outgoing]:
+        self.handled = self.engine.handle(msg)
+        self.replies = self.handled.replies
+        return self.replies
+
+    def press(self, label: str) -> list[Outgoing]:
+        """Press the button whose label (or key) contains ``label`` on the latest menu."""
+        menu = next(r for r in reversed(self.replies) if r.choices)
+        choice = next(c for c in menu.choices if label.lower() in c.label.lower() or label == c.key)
+        return self.send(event={"type": "button", "data": button_data(int(menu.menu_id), choice.key)})
+
+    def share_location(self, latitude: float, longitude: float) -> list[Outgoing]:
+        return self.send(location=Location(latitude, longitude))
+
+    def send_file(self, kind: str, ref: str = "file-1", text: str = "") -> list[Outgoing]:
+        return self.send(text, attachments=(Attachment(kind, ref),))
+
+    @property
+    def text(self) -> str:
+        return "\n".join(r.text for r in self.replies)
+
+    @property
+    def choices(self) -> list[str]:
+        menu = next((r for r in reversed(self.replies) if r.choices), None)
+        return [c.label for c in menu.choices] if menu else []
+
+    def onboard(self, language: str = "English", *places: str) -> None:
+        """The usual first minute: hello, a language, a place, consent."""
+        self.send("hello")
+        self.press(language)
+        for place in places or ("Sirdaryo", "Guliston", None):
+            if place is None:
+                self.press(self.choices[0])
+            else:
+                self.press(place)
+        self.press("yes")
