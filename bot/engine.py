@@ -142,24 +142,40 @@ class Engine:
         return None
 
     def _fail(self, msg: Incoming) -> Handled:
-        """Keep the message for a person and apologise; never raise."""
+        """Keep the message for a person, then apologise; never raise.
+
+        The message is stored first and on its own, so that it survives even
+        when what broke also breaks the apology."""
         log.exception("could not handle message %s from %s", msg.external_id, msg.address)
-        error = _error_text()
         try:
             with session_scope(self.database) as session:
                 if msg.external_id and queries.inbound_exists(session, msg.channel, msg.external_id):
                     return Handled(duplicate=True)
-                _identity, citizen = queries.identity_for(session, msg.channel, msg.address, msg.name)
-                row = _inbound_row(msg, citizen.id, "needs_attention")
-                row.error = error
+                row = _inbound_row(msg, None, "needs_attention")
+                row.error = _error_text()
                 session.add(row)
-                language = citizen.language or guess_language(msg.text, msg.language_hint) or DEFAULT_LANGUAGE
+        except Exception:
+            log.exception("could not store the failed message %s from %s", msg.external_id, msg.address)
+            return Handled(failed=True)
+        try:
+            with session_scope(self.database) as session:
+                citizen = queries.citizen_by_address(session, msg.address)
+                language = _apology_language(citizen, msg)
                 apology = Outgoing(address=msg.address, text=text(language, "apology"))
-                session.add(outbound_row(apology, citizen.id, None))
+                session.add(outbound_row(apology, citizen.id if citizen else None, None))
             return Handled(failed=True, replies=[apology])
         except Exception:
-            log.exception("could not even store the failed message %s from %s", msg.external_id, msg.address)
+            log.exception("could not queue an apology to %s", msg.address)
             return Handled(failed=True)
+
+
+def _apology_language(citizen: Citizen | None, msg: Incoming) -> str:
+    if citizen and citizen.language:
+        return citizen.language
+    try:
+        return guess_language(msg.text, msg.language_hint) or DEFAULT_LANGUAGE
+    except Exception:
+        return DEFAULT_LANGUAGE
 
 
 def _error_text() -> str:
@@ -168,7 +184,7 @@ def _error_text() -> str:
     return traceback.format_exc()[-MAX_ERROR:]
 
 
-def _inbound_row(msg: Incoming, citizen_id: int, status: str) -> Message:
+def _inbound_row(msg: Incoming, citizen_id: int | None, status: str) -> Message:
     payload = {
         "attachments": [asdict(a) for a in msg.attachments],
         "location": asdict(msg.location) if msg.location else None,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
 from flows.textnorm import fold
 
@@ -43,13 +43,22 @@ def match_choice(typed: str, choices: list[tuple[str, str]]) -> str | None:
     wanted = _clean(typed)
     if not wanted:
         return None
-    labels = [_clean(label) for _, label in choices]
-    best = process.extractOne(wanted, labels, scorer=fuzz.WRatio, score_cutoff=MIN_SCORE)
-    if best is None:
-        return None
-    # WRatio forgives partial matches; ask for a plain ratio too when the
-    # typed words are much shorter than the label, so "a" does not pick "Salta".
-    label, score, index = best
-    if len(wanted) < 4 and fuzz.ratio(wanted, label) < MIN_SCORE:
-        return None
-    return choices[index][0]
+    best_key, best_score = None, 0.0
+    for key, label in choices:
+        score = _score(wanted, _clean(label))
+        if score > best_score:
+            best_key, best_score = key, score
+    return best_key if best_score >= MIN_SCORE else None
+
+
+def _score(wanted: str, label: str) -> float:
+    """How well typed words name a label. A sentence much longer than the
+    label is not a choice (it is what the citizen has to say), so only
+    whole-label likeness counts, plus typing the start or a part of a label
+    ("guliston" for "Guliston tumani")."""
+    if not label or len(wanted) > len(label) * 1.5 + 4:
+        return 0.0
+    score = fuzz.ratio(wanted, label)
+    if len(wanted) >= 4 and len(wanted) < len(label):
+        score = max(score, fuzz.partial_ratio(wanted, label) - 5)
+    return score

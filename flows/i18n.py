@@ -31,6 +31,8 @@ _LANGUAGE_WORDS = {
     "es": ["espanol", "spanish", "castellano", "es", "ispancha", "ispanskiy"],
     "en": ["english", "ingliz", "inglizcha", "en", "ingles", "angliyskiy", "angliiskii"],
 }
+_LANGUAGE_INDEX = {fold(word): code for code, words in _LANGUAGE_WORDS.items() for word in words}
+_LANGUAGE_INDEX = {fold(word): code for code, words in _LANGUAGE_WORDS.items() for word in words}
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _UZBEK_CYRILLIC = re.compile(r"[ўқғҳЎҚҒҲ]")
 _SPANISH = re.compile(r"[ñáéíóú¿¡]", re.IGNORECASE)
@@ -70,13 +72,9 @@ def language_from_words(typed: str) -> str | None:
     for code, label in LANGUAGES.items():
         if raw.casefold() == label.casefold():
             return code
-    if raw.casefold() in {"ўзбекча", "ўзбек", "узбекча", "ўзбекчa"}:
-        return "uz-Cyrl"
-    folded = fold(raw)
-    for code, words in _LANGUAGE_WORDS.items():
-        if folded in words:
-            return code
-    return None
+    if raw.casefold() in {"ўзбекча", "ўзбек", "узбекча"}:
+        return "uz-Cyrl"  # the script itself says which Uzbek is wanted
+    return _LANGUAGE_INDEX.get(fold(raw))
 
 
 def guess_language(sample: str, hint: str | None = None) -> str | None:

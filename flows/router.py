@@ -22,10 +22,10 @@ from flows.view import View
 # Whole messages that work from any step (folded; see flows.textnorm).
 MENU_WORDS = {"menu", "menyu", "меню", "menyu", "menu'", "inicio", "main menu", "bosh menyu", "start", "/start", "/menu", "главное меню", "menú"}
 CANCEL_WORDS = {"cancel", "/cancel", "bekor", "bekor qilish", "отмена", "отменить", "бекор", "бекор килиш", "cancelar", "anular", "salir"}
-HELP_WORDS = {"help", "/help", "yordam", "помощь", "ёрдам", "ayuda", "?"}
-_MENU = {fold(w) for w in MENU_WORDS}
-_CANCEL = {fold(w) for w in CANCEL_WORDS}
-_HELP = {fold(w) for w in HELP_WORDS}
+HELP_WORDS = {"help", "/help", "yordam", "помощь", "ёрдам", "ayuda"}
+_MENU = {fold(w) for w in MENU_WORDS} - {""}
+_CANCEL = {fold(w) for w in CANCEL_WORDS} - {""}
+_HELP = {fold(w) for w in HELP_WORDS} - {""}
 _COMMAND = re.compile(r"^/[A-Za-z_]+(@\w+)?$")
 _BUTTON = re.compile(r"^(\d+)\|(.+)$")
 MAX_HOPS = 4
@@ -73,7 +73,9 @@ def _route(ctx: Context) -> Result:
             return flow.reprompt(ctx, ctx.say(ctx.t("stale_button")))
         return flow.steps[state.step].handle(replace(ctx, choice=match.group(2)))
 
-    words = fold(msg.text.strip()) if msg.text else ""
+    words = fold(msg.text).strip()
+    if msg.text.strip() == "?":
+        return registry.get("help").enter(ctx)
     if words in _MENU and registry.onboarded(ctx):
         return registry.get("menu").enter(ctx)
     if words in _CANCEL:

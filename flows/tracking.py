@@ -28,8 +28,12 @@ _CANDIDATE = re.compile(r"(?<![A-Za-zА-Яа-я0-9])[A-Za-zА-Яа-я0-9]{3}[\s\
 
 
 def new_code(randbelow=secrets.randbelow) -> str:
-    symbols = "".join(ALPHABET[randbelow(len(ALPHABET))] for _ in range(LENGTH))
-    return format_code(symbols)
+    """A random code with at least one digit, so that it never reads as a
+    word and can be picked out of a sentence ("where is kx7 4mp?")."""
+    while True:
+        symbols = "".join(ALPHABET[randbelow(len(ALPHABET))] for _ in range(LENGTH))
+        if any(ch.isdigit() for ch in symbols):
+            return format_code(symbols)
 
 
 def format_code(symbols: str) -> str:

@@ -121,7 +121,8 @@ class TelegramSender:
             for number, piece in enumerate(pieces, 1):
                 markup = keyboard(message) if number == len(pieces) else None
                 sent = await self.bot.send_message(chat_id, piece, reply_markup=markup)
-            return SendResult.sent(str(sent.message_id) if sent else None)
+            # Telegram numbers messages per chat: chat and number make the id.
+            return SendResult.sent(f"{chat_id}:{sent.message_id}" if sent else None)
         except RetryAfter as error:
             return SendResult.retry(str(error), _seconds(error.retry_after))
         except Forbidden as error:

@@ -154,7 +154,9 @@ class Message(SQLModel, table=True):
     -> read``, or ``retry`` (with ``next_attempt_at``) and ``failed``.
     """
 
-    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_message_channel_external"),)
+    # A channel's id for a delivery is unique per direction: redelivered
+    # updates are recognised; Telegram's update ids and message ids may meet.
+    __table_args__ = (UniqueConstraint("channel", "direction", "external_id", name="uq_message_external"),)
 
     id: int | None = Field(default=None, primary_key=True)
     direction: str = Field(max_length=3)  # in | out

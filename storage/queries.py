@@ -62,7 +62,7 @@ def conversation_for_update(session: Session, address: str) -> Conversation:
 
 
 def inbound_exists(session: Session, channel: str, external_id: str) -> bool:
-    statement = select(Message.id).where(Message.channel == channel, Message.external_id == external_id)
+    statement = select(Message.id).where(Message.channel == channel, Message.direction == "in", Message.external_id == external_id)
     return session.exec(statement).first() is not None
 
 

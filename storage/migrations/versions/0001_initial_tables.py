@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 04:41:18.241726
+Create Date: 2026-11-21 04:54:20.599257
 """
 from alembic import op
 import sqlalchemy as sa
@@ -162,7 +162,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['citizen_id'], ['citizen.id'], ),
     sa.ForeignKeyConstraint(['request_id'], ['request.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('channel', 'external_id', name='uq_message_channel_external')
+    sa.UniqueConstraint('channel', 'direction', 'external_id', name='uq_message_external')
     )
     with op.batch_alter_table('message', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_message_address'), ['address'], unique=False)
