@@ -194,3 +194,102 @@ def test_consent_is_stored(ana, database):
         assert citizen.consent is True and citizen.consent_at is not None and citizen.language == "en"
         conversation = session.get(Conversation, ana.address)
         assert (conversation.flow, conversation.step) == ("menu", "main")
+
+
+def test_a_request_with_a_photo_and_a_place(ana, database):
+    onboard(ana)
+    ana.press("New request")
+    ana.send_file("photo", "photo-123")
+    assert "describe the problem in a few words" in ana.text
+    ana.share_location(40.49, 68.78)
+    ana.send("The road by the school is full of potholes")
+    assert "Roads" in ana.text
+    ana.press("Yes, send it")
+    with session_scope(database) as session:
+        request = session.exec(select(Request)).one()
+        assert request.category_id == "roads_infrastructure"
+        assert request.attachments == [{"kind": "photo", "ref": "photo-123", "mime_type": None, "size": None, "name": None}]
+        assert (request.latitude, request.longitude) == (40.49, 68.78)
+
+
+def test_a_voice_note_alone_is_taken_and_flagged_for_a_person(ana, database):
+    onboard(ana)
+    ana.press("New request")
+    ana.send_file("voice", "voice-1")
+    assert "a person will listen to it" in ana.text
+    ana.press("Social")
+    assert ana.handled.request_codes
+    with session_scope(database) as session:
+        flagged = session.exec(select(Message).where(Message.status == "needs_attention")).one()
+        assert flagged.request_id is not None
+
+
+def test_my_requests_lists_them_and_each_is_a_tap_away(ana):
+    onboard(ana)
+    ana.send("No water in the house since Monday")
+    ana.press("Yes, send it")
+    first = ana.handled.request_codes[0]
+    ana.send("The street lights are broken on our road")
+    ana.press("Yes, send it")
+    second = ana.handled.request_codes[0]
+    ana.press("My requests")
+    assert first in ana.text and second in ana.text
+    assert ana.text.index(second) < ana.text.index(first)  # newest first
+    ana.press(first)
+    assert f"Request {first}" in ana.text and "No water in the house" in ana.text
+
+
+def test_nobody_else_sees_the_text_of_my_request(engine, ana):
+    onboard(ana)
+    ana.send("My neighbour's passport details are wrong in the registry")
+    ana.press("Yes, send it")
+    code = ana.handled.request_codes[0]
+    other = Chat(engine, "eve")
+    onboard(other)
+    other.send(code)
+    assert f"Request {code}" in other.text and "neighbour" not in other.text
+
+
+def test_an_unknown_code_is_said_so(ana):
+    onboard(ana)
+    ana.press("Status by code")
+    ana.send("not a code at all")
+    assert "does not look like a tracking code" in ana.text
+    ana.send("ZZZ-999")
+    assert "I found no request with the code ZZZ-999" in ana.text
+
+
+def test_talk_to_a_person_files_a_contact_request(ana, database):
+    onboard(ana)
+    ana.press("Talk to a person")
+    ana.send("I want to speak with someone about my pension")
+    assert "passed to our staff" in ana.text
+    with session_scope(database) as session:
+        request = session.exec(select(Request)).one()
+        assert (request.kind, request.category_id) == ("contact", "other")
+
+
+def test_declining_consent_then_filing_asks_again(engine, database):
+    chat = Chat(engine, "dana")
+    chat.send("hi")
+    chat.press("English")
+    chat.share_location(*GULISTAN)
+    chat.press("No")
+    assert "we will not keep your details" in chat.text
+    chat.send("There is no gas in our village since yesterday")
+    chat.press("Yes, send it")
+    assert "Do you agree?" in chat.text
+    chat.press("Yes, I agree")
+    assert chat.handled.request_codes
+    with session_scope(database) as session:
+        assert session.exec(select(Citizen)).one().consent is True
+
+
+def test_language_and_place_can_be_changed_later(ana, database):
+    onboard(ana)
+    ana.press("Language and place")
+    ana.press("Language")
+    ana.press("Español")
+    assert "Guardado." in ana.text and "¿Qué desea hacer?" in ana.text
+    with session_scope(database) as session:
+        assert session.exec(select(Citizen)).one().language == "es"
