@@ -1,0 +1,81 @@
+"""The ``onewindow`` command line, run as a newcomer would run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def onewindow(*args: str, stdin: str = "", cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_URL"))}
+    environment.update({"DATA_DIR": str(cwd / "data"), "PYTHONPATH": str(ROOT)}, **(env or {}))
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        input=stdin, capture_output=True, text=True, cwd=cwd, env=environment, timeout=120,
+    )
+
+
+def test_chat_talks_to_the_bot_in_the_terminal(tmp_path):
+    conversation = "\n".join([
+        "hello",
+        "5",  # English
+        "/location 40.4897 68.7842",  # shares a place near Gulistan
+        "1",  # yes, I agree
+        "Three days without electricity in our street",
+        "yes",
+        "/quit",
+    ])
+    result = onewindow("chat", "--user", "ali", stdin=conversation, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "  5. English" in result.stdout
+    assert "I understood this as: Utilities" in result.stdout
+    assert "Tracking code:" in result.stdout
+    assert (tmp_path / "data" / "onewindow.sqlite3").exists()
+
+
+def test_run_with_no_channel_says_what_to_set_and_opens_the_console(tmp_path):
+    result = onewindow("run", stdin="hello\n/quit\n", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "TELEGRAM_BOT_TOKEN" in result.stderr
+    assert "Choose your language" in result.stdout
+
+
+def test_classify_prints_one_json_object_a_line(tmp_path):
+    result = onewindow("classify", stdin="svet yo'q\n\nNo hay agua\n", cwd=tmp_path)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["category"] for line in lines] == ["utilities", "utilities"]
+    assert all(len(line["top3"]) == 3 for line in lines)
+
+
+def test_db_upgrade_and_catalog_load(tmp_path):
+    upgraded = onewindow("db", "upgrade", cwd=tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "schema revision: 0001" in upgraded.stdout
+    loaded = onewindow("catalog", "load", cwd=tmp_path)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "14 categories" in loaded.stdout and "localities loaded" in loaded.stdout
+
+
+def test_settings_come_from_dot_env_and_the_environment_wins(tmp_path):
+    from bot.settings import Settings
+
+    env_file = tmp_path / ".env"
+    env_file.write_text('# comment\nTELEGRAM_BOT_TOKEN="123:abc"\nWEB_PORT=9000\nDATABASE_URL=\n', "utf-8")
+    settings = Settings.load(env_file, environ={"WEB_PORT": "9100"})
+    assert settings.telegram_bot_token == "123:abc" and settings.web_port == 9100
+    assert settings.database.startswith("sqlite:///") and settings.telegram_api == "https://api.telegram.org"
+
+
+def test_every_setting_is_documented_in_env_example():
+    from dataclasses import fields
+
+    from bot.settings import Settings
+
+    text = (ROOT / ".env.example").read_text("utf-8")
+    for f in fields(Settings):
+        assert f"{f.name.upper()}=" in text, f"{f.name.upper()} is not in .env.example"

@@ -1,0 +1,89 @@
+"""The web server: Telegram's webhook behind its secret token, and /healthz."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+
+from bot.settings import Settings
+from bot.web import create_app
+from bot.wiring import build
+from handlers.telegram import TelegramSender, build_application
+
+SECRET = "s3cret-token_for-tests"
+
+
+@pytest.fixture
+async def webhook_bot(telegram_emulator, tmp_path):
+    token = telegram_emulator.new_token()
+    bot = build(Settings(database_url=f"sqlite:///{tmp_path / 'web.sqlite3'}"))
+    telegram = build_application(token, telegram_emulator.url, bot.engine, webhook=True)
+    await telegram.initialize()
+    bot.outbox.add_sender(TelegramSender(telegram.bot))
+    await telegram.start()
+    outbox = asyncio.create_task(bot.outbox.run(idle_seconds=0.05))
+    app = create_app(bot, telegram, SECRET)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bot.test") as client:
+        yield client, token, bot
+    outbox.cancel()
+    await telegram.stop()
+    await telegram.shutdown()
+    bot.database.dispose()
+
+
+def start_update(update_id: int, user_id: int) -> dict:
+    user = {"id": user_id, "is_bot": False, "first_name": "Rosa", "language_code": "es"}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": 1, "date": 1_763_700_000, "text": "/start", "from": user,
+            "chat": {"id": user_id, "type": "private", "first_name": "Rosa"},
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
+
+
+async def test_an_update_with_the_secret_token_is_served(webhook_bot, telegram_emulator):
+    client, token, _bot = webhook_bot
+    rosa = telegram_emulator.user(token, 8101, "Rosa", language_code="es")
+    response = await client.post("/telegram", json=start_update(1, 8101), headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+    assert response.status_code == 200
+    languages = await rosa.wait_for("Elija su idioma")
+    assert "Español" in languages.button_texts
+
+
+@pytest.mark.parametrize("headers", [{}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}])
+async def test_an_update_without_the_right_secret_is_refused_and_not_stored(webhook_bot, headers):
+    client, _token, bot = webhook_bot
+    response = await client.post("/telegram", json=start_update(2, 8102), headers=headers)
+    assert response.status_code == 403
+    await asyncio.sleep(0.2)
+    from storage import queries
+    from storage.db import session_scope
+
+    with session_scope(bot.database) as session:
+        assert queries.count_messages(session) == 0
+
+
+async def test_a_body_that_is_not_json_is_a_bad_request(webhook_bot):
+    client, _token, _bot = webhook_bot
+    response = await client.post("/telegram", content=b"{not json", headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+    assert response.status_code == 400
+
+
+async def test_healthz_reports_the_store_and_the_outbox(webhook_bot):
+    client, _token, _bot = webhook_bot
+    await asyncio.sleep(0.1)
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "store": "ok", "outbox": "ok"}
+
+
+async def test_healthz_says_when_the_outbox_is_not_running(tmp_path):
+    bot = build(Settings(database_url=f"sqlite:///{tmp_path / 'idle.sqlite3'}"))
+    app = create_app(bot)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bot.test") as client:
+        response = await client.get("/healthz")
+    assert response.status_code == 503 and response.json()["outbox"] == "stalled"
