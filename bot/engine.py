@@ -101,6 +101,7 @@ class Engine:
                 return Handled(duplicate=True)
             identity, citizen = queries.identity_for(session, msg.channel, msg.address, msg.name)
             identity.last_inbound_at = msg.received_at
+            identity.blocked_at = None  # writing to us again means we may answer again
             inbound = queries.add_message(session, _inbound_row(msg, citizen.id, "received"))
             conversation = queries.conversation_for_update(session, msg.address)
             state = State(conversation.flow, conversation.step, dict(conversation.data or {}), conversation.version)

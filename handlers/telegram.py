@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -124,16 +125,21 @@ class TelegramSender:
             # Telegram numbers messages per chat: chat and number make the id.
             return SendResult.sent(f"{chat_id}:{sent.message_id}" if sent else None)
         except RetryAfter as error:
-            return SendResult.retry(str(error), _seconds(error.retry_after))
+            return SendResult.retry(str(error), _retry_after(error))
         except Forbidden as error:
             return SendResult.blocked(str(error))
+        except BadRequest as error:  # a subclass of NetworkError: sort it first
+            return SendResult.failed(f"{type(error).__name__}: {error}")
         except (TimedOut, NetworkError) as error:
             return SendResult.retry(f"{type(error).__name__}: {error}")
-        except (BadRequest, TelegramError, ValueError) as error:
+        except (TelegramError, ValueError) as error:
             return SendResult.failed(f"{type(error).__name__}: {error}")
 
 
-def _seconds(value: int | float | timedelta) -> float:
+def _retry_after(error: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
+        warnings.simplefilter("ignore")
+        value = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 

@@ -90,11 +90,12 @@ class Outbox:
             except Exception as error:  # a sender should sort its errors; this is the safety net
                 log.exception("sender %s raised", outgoing.channel)
                 result = SendResult.retry(f"{type(error).__name__}: {error}")
-            self._record(message_id, attempts, result)
             if result.status != "sent":
-                # Later messages to this address would arrive out of order: leave them due.
-                self._release([m for m, _, _ in items if m != message_id and m > message_id])
+                # Later messages to this address would arrive out of order: put them back.
+                self._release([m for m, _, _ in items if m > message_id])
+                self._record(message_id, attempts, result)
                 return
+            self._record(message_id, attempts, result)
 
     def _record(self, message_id: int, attempts: int, result: SendResult) -> None:
         now = self.clock()
