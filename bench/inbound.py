@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -95,37 +96,57 @@ class Citizens:
                 self.pending[msg.address] = (reply.menu_id, "yes")
 
 
-def run(url: str, n: int, citizens: int) -> tuple[float, list[float]]:
+def run(url: str, n: int, citizens: int, threads: int = 1) -> tuple[float, list[float]]:
+    """Push ``n`` messages; with ``threads`` > 1, that many workers at once,
+    each speaking for its own share of the citizens (as a busy deployment
+    with several webhook workers would)."""
     database = open_store(url)
     engine = Engine(database, Catalog.from_store(database))
-    people = Citizens(seed_citizens(database, citizens))
-    for _ in range(50):  # warm up
-        msg = people.next_message()
-        people.saw(msg, engine.handle(msg))
-    latencies = []
+    addresses = seed_citizens(database, citizens)
+    groups = [Citizens(addresses[i::threads]) for i in range(threads)]
+    for people in groups:
+        for _ in range(20):  # warm up
+            msg = people.next_message()
+            people.saw(msg, engine.handle(msg))
+
+    def work(people: Citizens, count: int) -> list[float]:
+        latencies = []
+        for _ in range(count):
+            msg = people.next_message()
+            t0 = time.perf_counter()
+            handled = engine.handle(msg)
+            latencies.append(time.perf_counter() - t0)
+            people.saw(msg, handled)
+        return latencies
+
     started = time.perf_counter()
-    for _ in range(n):
-        msg = people.next_message()
-        t0 = time.perf_counter()
-        handled = engine.handle(msg)
-        latencies.append(time.perf_counter() - t0)
-        people.saw(msg, handled)
+    with ThreadPoolExecutor(threads) as pool:
+        results = list(pool.map(work, groups, [n // threads] * threads))
     elapsed = time.perf_counter() - started
     database.dispose()
-    return n / elapsed, latencies
+    latencies = [x for part in results for x in part]
+    return len(latencies) / elapsed, latencies
 
 
 def ptb_reference(n: int) -> float:
     """A bare python-telegram-bot Application dispatching to a no-op handler."""
-    from telegram import Update
-    from telegram.ext import Application, TypeHandler
+    from telegram import Update, User
+    from telegram.ext import Application, ExtBot, TypeHandler
+
+    class OfflineBot(ExtBot):
+        """Knows who it is without asking Telegram (there is no network here)."""
+
+        async def get_me(self, *args, **kwargs) -> User:
+            self._bot_user = User(1, "bench", True, username="bench_bot")
+            return self._bot_user
 
     async def noop(update, context):
         return None
 
     async def main() -> float:
-        app = Application.builder().token("123456:BENCH").build()
+        app = Application.builder().bot(OfflineBot("123456:BENCH")).updater(None).build()
         app.add_handler(TypeHandler(Update, noop))
+        await app.initialize()
         updates = [
             Update.de_json({"update_id": i, "message": {"message_id": i, "date": 0, "chat": {"id": 1, "type": "private"}, "text": "hi"}}, app.bot)
             for i in range(n)
@@ -147,6 +168,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=5000, help="messages to push (default 5000)")
     parser.add_argument("--citizens", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=4, help="concurrent workers for PostgreSQL (default 4)")
     args = parser.parse_args()
     random.seed(7)
     print(f"{args.n} messages from {args.citizens} citizens (35% requests + confirmations, status checks, menu, help)")
@@ -156,6 +178,8 @@ def main() -> None:
     if os.environ.get("DATABASE_URL"):
         rate, latencies = run(os.environ["DATABASE_URL"], args.n, args.citizens)
         report("postgresql", rate, latencies)
+        rate, latencies = run(os.environ["DATABASE_URL"], args.n, args.citizens, args.threads)
+        report(f"postgresql×{args.threads}", rate, latencies)
     reference = ptb_reference(args.n)
     print(f"{'PTB no-op':<12} {reference:8.0f} updates/s (Application.process_update, nothing stored)")
     print(f"ratio        engine on SQLite / bare PTB dispatch = {sqlite_rate / reference:.3f}")

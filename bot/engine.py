@@ -20,7 +20,6 @@ from dataclasses import asdict, dataclass, field
 
 from sqlalchemy.engine import Engine as Database
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session
 
 from bot.catalog import Catalog
 from bot.view import StoreView
@@ -30,9 +29,8 @@ from flows.i18n import DEFAULT_LANGUAGE, guess_language, text
 from flows.messages import Incoming, Outgoing
 from flows.router import respond
 from flows.tracking import new_code
-from storage import queries
-from storage.db import session_scope
-from storage.models import Citizen, Message, Request, utcnow
+from storage import message_path as path
+from storage.models import utcnow
 
 log = logging.getLogger(__name__)
 LOCK_STRIPES = 256
@@ -92,54 +90,61 @@ class Engine:
     def _already_stored(self, msg: Incoming) -> bool:
         if not msg.external_id:
             return False
-        with session_scope(self.database) as session:
-            return queries.inbound_exists(session, msg.channel, msg.external_id)
+        with self.database.connect() as conn:
+            return path.inbound_exists(conn, msg.channel, msg.external_id)
 
     def _process(self, msg: Incoming) -> Handled:
-        with session_scope(self.database) as session:
-            if msg.external_id and queries.inbound_exists(session, msg.channel, msg.external_id):
-                return Handled(duplicate=True)
-            identity, citizen = queries.identity_for(session, msg.channel, msg.address, msg.name)
-            identity.last_inbound_at = msg.received_at
-            identity.blocked_at = None  # writing to us again means we may answer again
-            inbound = queries.add_message(session, _inbound_row(msg, citizen.id, "received"))
-            conversation = queries.conversation_for_update(session, msg.address)
-            state = State(conversation.flow, conversation.step, dict(conversation.data or {}), conversation.version)
+        """Run the flows for ``msg`` and write everything in one transaction.
 
-            view = StoreView(session, citizen, self.catalog, self._make_code)
-            result = respond(state, msg, view)
+        The inbound row goes in with the replies at the end: a redelivered
+        message then fails on the unique channel id and the whole transaction
+        is rolled back, so nothing is done twice and no look-up is spent on
+        the rare duplicate."""
+        with self.database.begin() as conn:
+            conversation = path.load_conversation(conn, msg.address)
+            citizen = path.load_citizen(conn, msg.address) or path.create_citizen(conn, msg.channel, msg.address, msg.name)
+            if citizen.blocked_at is not None:
+                path.unblock(conn, msg.address)  # writing to us again means we may answer again
+            state = State(conversation.flow, conversation.step, dict(conversation.data or {}), conversation.version) if conversation else State()
+
+            result = respond(state, msg, StoreView(conn, citizen, self.catalog, self._make_code))
 
             handled = Handled(replies=result.replies)
-            inbound.status = "processed"
+            inbound = inbound_values(msg, citizen.id, "processed")
             request_id = None
+            changes: dict = {}
             for action in result.actions:
-                request_id = self._apply(session, action, citizen, inbound, msg, handled) or request_id
-            conversation.flow, conversation.step = result.state.flow, result.state.step
-            conversation.data, conversation.version = result.state.data, result.state.version
-            conversation.updated_at = utcnow()
-            session.add(conversation)
-            for reply in result.replies:
-                session.add(outbound_row(reply, citizen.id, request_id))
+                request_id = self._apply(conn, action, citizen, changes, inbound, msg, handled) or request_id
+            if changes:
+                path.update_citizen(conn, citizen.id, **changes)
+            path.save_conversation(
+                conn, msg.address, exists=conversation is not None,
+                flow=result.state.flow, step=result.state.step, data=result.state.data,
+                version=result.state.version, last_inbound_at=msg.received_at,
+            )
+            outbound = [outbound_values(reply, citizen.id, request_id) for reply in result.replies]
+            path.insert_messages(conn, [inbound, *outbound])
             return handled
 
-    def _apply(self, session: Session, action: act.Action, citizen: Citizen, inbound: Message, msg: Incoming, handled: Handled) -> int | None:
+    def _apply(self, conn, action: act.Action, citizen, changes: dict, inbound: dict, msg: Incoming, handled: Handled) -> int | None:
         match action:
             case act.SetLanguage(language=language):
-                citizen.language = language
+                changes["language"] = language
             case act.SetLocality(locality_id=locality_id):
-                citizen.locality_id = locality_id
+                changes["locality_id"] = locality_id
             case act.SetConsent(consent=consent):
-                citizen.consent, citizen.consent_at = consent, utcnow()
+                changes.update(consent=consent, consent_at=utcnow())
             case act.FlagForPerson(reason=reason):
-                inbound.status, inbound.error = "needs_attention", reason
+                inbound.update(status="needs_attention", error=reason)
             case act.SubmitRequest():
-                request = queries.add_request(session, _request_row(action, citizen, msg), actor=f"citizen:{citizen.id}")
-                inbound.request_id = request.id
-                handled.request_codes.append(request.code)
-                return request.id
+                locality = changes.get("locality_id", citizen.locality_id)
+                language = changes.get("language", citizen.language)
+                request_id = path.insert_request(conn, _request_values(action, citizen.id, locality, language, msg), actor=f"citizen:{citizen.id}")
+                inbound["request_id"] = request_id
+                handled.request_codes.append(action.code)
+                return request_id
             case _:
                 raise TypeError(f"unknown action {action!r}")
-        session.add(citizen)
         return None
 
     def _fail(self, msg: Incoming) -> Handled:
@@ -149,28 +154,26 @@ class Engine:
         when what broke also breaks the apology."""
         log.exception("could not handle message %s from %s", msg.external_id, msg.address)
         try:
-            with session_scope(self.database) as session:
-                if msg.external_id and queries.inbound_exists(session, msg.channel, msg.external_id):
-                    return Handled(duplicate=True)
-                row = _inbound_row(msg, None, "needs_attention")
-                row.error = _error_text()
-                session.add(row)
+            with self.database.begin() as conn:
+                path.insert_messages(conn, [inbound_values(msg, None, "needs_attention", error=_error_text())])
+        except IntegrityError:
+            return Handled(duplicate=True)  # it was stored before; nothing was lost
         except Exception:
             log.exception("could not store the failed message %s from %s", msg.external_id, msg.address)
             return Handled(failed=True)
         try:
-            with session_scope(self.database) as session:
-                citizen = queries.citizen_by_address(session, msg.address)
+            with self.database.begin() as conn:
+                citizen = path.load_citizen(conn, msg.address)
                 language = _apology_language(citizen, msg)
                 apology = Outgoing(address=msg.address, text=text(language, "apology"))
-                session.add(outbound_row(apology, citizen.id if citizen else None, None))
+                path.insert_messages(conn, [outbound_values(apology, citizen.id if citizen else None, None)])
             return Handled(failed=True, replies=[apology])
         except Exception:
             log.exception("could not queue an apology to %s", msg.address)
             return Handled(failed=True)
 
 
-def _apology_language(citizen: Citizen | None, msg: Incoming) -> str:
+def _apology_language(citizen, msg: Incoming) -> str:
     if citizen and citizen.language:
         return citizen.language
     try:
@@ -185,59 +188,56 @@ def _error_text() -> str:
     return traceback.format_exc()[-MAX_ERROR:]
 
 
-def _inbound_row(msg: Incoming, citizen_id: int | None, status: str) -> Message:
+def inbound_values(msg: Incoming, citizen_id: int | None, status: str, error: str | None = None) -> dict:
+    """The stored row of an inbound message, as column values."""
     payload = {
         "attachments": [asdict(a) for a in msg.attachments],
         "location": asdict(msg.location) if msg.location else None,
         "event": msg.event,
         "name": msg.name,
     }
-    return Message(
-        direction="in",
-        channel=msg.channel,
-        address=msg.address,
-        external_id=msg.external_id,
-        citizen_id=citizen_id,
-        text=msg.text,
-        payload={k: v for k, v in payload.items() if v},
-        status=status,
-        created_at=msg.received_at,
+    return _message_values(
+        direction="in", channel=msg.channel, address=msg.address, external_id=msg.external_id,
+        citizen_id=citizen_id, text=msg.text, payload=payload, status=status, error=error, created_at=msg.received_at,
     )
 
 
-def outbound_row(reply: Outgoing, citizen_id: int | None, request_id: int | None) -> Message:
+def outbound_values(reply: Outgoing, citizen_id: int | None, request_id: int | None) -> dict:
+    """The stored row of a reply waiting in the outbox, as column values."""
     payload = {
         "choices": [[c.key, c.label] for c in reply.choices],
         "menu_id": reply.menu_id,
         "template": reply.template,
         "template_variables": reply.template_variables,
     }
-    return Message(
-        direction="out",
-        channel=reply.channel,
-        address=reply.address,
-        citizen_id=citizen_id,
-        request_id=request_id,
-        text=reply.text,
-        payload={k: v for k, v in payload.items() if v},
-        status="queued",
+    return _message_values(
+        direction="out", channel=reply.channel, address=reply.address, citizen_id=citizen_id,
+        request_id=request_id, text=reply.text, payload=payload, status="queued",
     )
 
 
-def _request_row(action: act.SubmitRequest, citizen: Citizen, msg: Incoming) -> Request:
-    return Request(
-        code=action.code,
-        citizen_id=citizen.id,
-        category_id=action.category_id,
-        locality_id=citizen.locality_id,
-        kind=action.kind,
-        text=action.text,
-        channel=msg.channel,
-        address=msg.address,
-        language=citizen.language,
-        suggested_category_id=action.suggested_category_id,
-        suggested_score=action.suggested_score,
-        attachments=[asdict(a) for a in action.attachments],
-        latitude=action.latitude,
-        longitude=action.longitude,
-    )
+def _message_values(*, payload: dict, **values) -> dict:
+    row = {"external_id": None, "citizen_id": None, "request_id": None, "error": None, "attempts": 0,
+           "next_attempt_at": None, "sent_at": None, "created_at": utcnow()}
+    row.update(values)
+    row["payload"] = {k: v for k, v in payload.items() if v}
+    return row
+
+
+def _request_values(action: act.SubmitRequest, citizen_id: int, locality_id: str | None, language: str | None, msg: Incoming) -> dict:
+    return {
+        "code": action.code,
+        "citizen_id": citizen_id,
+        "category_id": action.category_id,
+        "locality_id": locality_id,
+        "kind": action.kind,
+        "text": action.text,
+        "channel": msg.channel,
+        "address": msg.address,
+        "language": language,
+        "suggested_category_id": action.suggested_category_id,
+        "suggested_score": action.suggested_score,
+        "attachments": [asdict(a) for a in action.attachments],
+        "latitude": action.latitude,
+        "longitude": action.longitude,
+    }

@@ -5,19 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlmodel import Session
+from sqlalchemy.engine import Connection, Row
 
 from bot.catalog import Catalog
 from flows.classifier import Classification
 from flows.tracking import new_code
 from flows.view import CategoryInfo, CitizenInfo, LocalityInfo, RequestInfo
-from storage import queries
-from storage.models import Citizen, Request
+from storage import message_path as path
 
 
 class StoreView:
-    def __init__(self, session: Session, citizen: Citizen, catalog: Catalog, make_code: Callable[[], str] = new_code):
-        self._session = session
+    def __init__(self, conn: Connection, citizen: Row, catalog: Catalog, make_code: Callable[[], str] = new_code):
+        self._conn = conn
         self._citizen_id = citizen.id
         self._catalog = catalog
         self._make_code = make_code
@@ -42,18 +41,18 @@ class StoreView:
         return self._catalog.nearest_locality(latitude, longitude)
 
     def my_requests(self, limit: int = 10) -> list[RequestInfo]:
-        return [self._info(r) for r in queries.requests_of_citizen(self._session, self._citizen_id, limit)]
+        return [self._info(r) for r in path.requests_of(self._conn, self._citizen_id, limit)]
 
     def request_by_code(self, code: str) -> RequestInfo | None:
-        request = queries.request_by_code(self._session, code)
+        request = path.request_by_code(self._conn, code)
         return self._info(request) if request else None
 
     def new_code(self) -> str:
         for _ in range(20):
             code = self._make_code()
-            if not queries.code_exists(self._session, code):
+            if not path.code_exists(self._conn, code):
                 return code
         raise RuntimeError("could not find a free tracking code")
 
-    def _info(self, r: Request) -> RequestInfo:
+    def _info(self, r: Row) -> RequestInfo:
         return RequestInfo(r.code, r.category_id, r.status, r.text, r.created_at, r.updated_at, mine=r.citizen_id == self._citizen_id)

@@ -146,7 +146,7 @@ class Outbox:
 def _stop_contact(session: Session, address: str, now: datetime) -> None:
     """The citizen blocked us on this channel: stop sending there, and say
     so on every message still waiting for that address."""
-    identity = session.exec(select(Identity).where(Identity.address == address)).first()
+    identity = session.get(Identity, address)
     if identity is not None:
         identity.blocked_at = now
         session.add(identity)

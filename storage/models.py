@@ -74,12 +74,10 @@ class Citizen(SQLModel, table=True):
 class Identity(SQLModel, table=True):
     """One way to reach a citizen: ``telegram:123`` or ``whatsapp:+54...``."""
 
-    id: int | None = Field(default=None, primary_key=True)
+    address: str = Field(primary_key=True, max_length=120)
     channel: str = Field(max_length=20)
-    address: str = Field(max_length=120, unique=True)
     citizen_id: int = Field(foreign_key="citizen.id", index=True)
     created_at: datetime = _when(default_factory=utcnow)
-    last_inbound_at: datetime | None = _when(default=None)
     blocked_at: datetime | None = _when(default=None)  # the citizen blocked the bot here
 
 
@@ -91,6 +89,8 @@ class Conversation(SQLModel, table=True):
     step: str = Field(default="", max_length=40)
     data: dict = _json()
     version: int = 0
+    # When the citizen last wrote here (WhatsApp's 24-hour window is counted from it).
+    last_inbound_at: datetime | None = _when(default=None)
     updated_at: datetime = _when(default_factory=utcnow)
 
 

@@ -24,7 +24,7 @@ from storage.models import (
 
 def identity_for(session: Session, channel: str, address: str, name: str | None = None) -> tuple[Identity, Citizen]:
     """The identity behind ``address`` and its citizen, created on first contact."""
-    identity = session.exec(select(Identity).where(Identity.address == address)).first()
+    identity = session.get(Identity, address)
     if identity is not None:
         citizen = session.get(Citizen, identity.citizen_id)
         if name and not citizen.display_name:
@@ -40,36 +40,11 @@ def identity_for(session: Session, channel: str, address: str, name: str | None 
 
 
 def citizen_by_address(session: Session, address: str) -> Citizen | None:
-    identity = session.exec(select(Identity).where(Identity.address == address)).first()
+    identity = session.get(Identity, address)
     return session.get(Citizen, identity.citizen_id) if identity else None
 
 
-# -- conversation state ---------------------------------------------------------
-
-
-def conversation_for_update(session: Session, address: str) -> Conversation:
-    """The conversation row, locked until the transaction ends (PostgreSQL;
-    SQLite's ``BEGIN IMMEDIATE`` already serialises writers)."""
-    statement = select(Conversation).where(Conversation.address == address).with_for_update()
-    conversation = session.exec(statement).first()
-    if conversation is None:
-        conversation = Conversation(address=address)
-        session.add(conversation)
-    return conversation
-
-
 # -- messages --------------------------------------------------------------------
-
-
-def inbound_exists(session: Session, channel: str, external_id: str) -> bool:
-    statement = select(Message.id).where(Message.channel == channel, Message.direction == "in", Message.external_id == external_id)
-    return session.exec(statement).first() is not None
-
-
-def add_message(session: Session, message: Message) -> Message:
-    session.add(message)
-    session.flush()
-    return message
 
 
 def claim_outbound(session: Session, now: datetime, limit: int, lease: timedelta, channels: list[str] | None = None) -> list[Message]:
@@ -104,10 +79,6 @@ def count_messages(session: Session, direction: str | None = None, status: str |
 
 
 # -- requests ----------------------------------------------------------------------
-
-
-def code_exists(session: Session, code: str) -> bool:
-    return session.exec(select(Request.id).where(Request.code == code)).first() is not None
 
 
 def request_by_code(session: Session, code: str) -> Request | None:

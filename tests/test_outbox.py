@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot.engine import outbound_row
+from bot.engine import outbound_values
 from flows.messages import Choice, Outgoing
 from notifications.outbox import MAX_ATTEMPTS, Outbox
 from notifications.senders import SendResult
@@ -47,7 +47,7 @@ class Clock:
 
 def queue(database, *texts: str, address: str = "test:1", choices=()) -> list[int]:
     with session_scope(database) as session:
-        rows = [outbound_row(Outgoing(address, text, tuple(choices), menu_id="3"), None, None) for text in texts]
+        rows = [Message(**outbound_values(Outgoing(address, text, tuple(choices), menu_id="3"), None, None)) for text in texts]
         session.add_all(rows)
         session.flush()
         return [row.id for row in rows]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 04:54:20.599257
+Create Date: 2026-11-21 05:02:31.865183
 """
 from alembic import op
 import sqlalchemy as sa
@@ -23,6 +23,7 @@ def upgrade() -> None:
     sa.Column('step', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('last_inbound_at', storage.types.UTCDateTime(), nullable=True),
     sa.Column('updated_at', storage.types.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('address')
     )
@@ -86,16 +87,13 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_citizen_locality_id'), ['locality_id'], unique=False)
 
     op.create_table('identity',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('citizen_id', sa.Integer(), nullable=False),
     sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
-    sa.Column('last_inbound_at', storage.types.UTCDateTime(), nullable=True),
     sa.Column('blocked_at', storage.types.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['citizen_id'], ['citizen.id'], ),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('address')
+    sa.PrimaryKeyConstraint('address')
     )
     with op.batch_alter_table('identity', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_identity_citizen_id'), ['citizen_id'], unique=False)

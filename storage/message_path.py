@@ -1,0 +1,113 @@
+"""The statements on the path of every incoming message, built once.
+
+Each citizen message costs a handful of statements: read the conversation
+and the citizen, write the new state and the message rows. Through the ORM
+that is about three times slower than these prebuilt Core statements with
+bound parameters (``bench/inbound.py`` shows it), so this one path uses
+them; everything else uses the ORM and :mod:`storage.queries`.
+
+Every function takes the open :class:`~sqlalchemy.engine.Connection` of the
+message's transaction first.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.engine import Connection, Row
+
+from storage.models import Citizen, Conversation, Identity, Message, Request, RequestEvent, utcnow
+
+_C = Conversation.__table__
+_I = Identity.__table__
+_Z = Citizen.__table__
+_M = Message.__table__
+_R = Request.__table__
+_E = RequestEvent.__table__
+
+_LOAD_CONVERSATION = select(_C).where(_C.c.address == bindparam("address")).with_for_update()
+_UPDATE_CONVERSATION = update(_C).where(_C.c.address == bindparam("key"))
+_LOAD_CITIZEN = (
+    select(_Z, _I.c.blocked_at)
+    .join(_I, _I.c.citizen_id == _Z.c.id)
+    .where(_I.c.address == bindparam("address"))
+)
+_UNBLOCK = update(_I).where(_I.c.address == bindparam("key")).values(blocked_at=None)
+_REQUESTS_OF = (
+    select(_R).where(_R.c.citizen_id == bindparam("citizen_id")).order_by(_R.c.created_at.desc(), _R.c.id.desc()).limit(bindparam("limit"))
+)
+_REQUEST_BY_CODE = select(_R).where(_R.c.code == bindparam("code"))
+_CODE_EXISTS = select(_R.c.id).where(_R.c.code == bindparam("code"))
+_INBOUND_EXISTS = select(_M.c.id).where(
+    _M.c.channel == bindparam("channel"), _M.c.direction == "in", _M.c.external_id == bindparam("external_id")
+)
+
+
+def load_conversation(conn: Connection, address: str) -> Row | None:
+    """The conversation row, locked until the transaction ends on PostgreSQL
+    (SQLite's ``BEGIN IMMEDIATE`` already serialises writers)."""
+    return conn.execute(_LOAD_CONVERSATION, {"address": address}).first()
+
+
+def save_conversation(conn: Connection, address: str, *, exists: bool, **values: Any) -> None:
+    values["updated_at"] = utcnow()
+    if exists:
+        conn.execute(_UPDATE_CONVERSATION, {"key": address, **values})
+    else:
+        conn.execute(insert(_C), {"address": address, **values})
+
+
+def load_citizen(conn: Connection, address: str) -> Row | None:
+    """The citizen behind ``address``, with the identity's ``blocked_at``."""
+    return conn.execute(_LOAD_CITIZEN, {"address": address}).first()
+
+
+def create_citizen(conn: Connection, channel: str, address: str, name: str | None) -> Row:
+    now = utcnow()
+    citizen_id = conn.execute(
+        insert(_Z).returning(_Z.c.id), {"display_name": name[:200] if name else None, "created_at": now}
+    ).scalar_one()
+    conn.execute(insert(_I), {"address": address, "channel": channel, "citizen_id": citizen_id, "created_at": now})
+    return load_citizen(conn, address)
+
+
+def update_citizen(conn: Connection, citizen_id: int, **values: Any) -> None:
+    conn.execute(update(_Z).where(_Z.c.id == citizen_id).values(**values))
+
+
+def unblock(conn: Connection, address: str) -> None:
+    conn.execute(_UNBLOCK, {"key": address})
+
+
+def inbound_exists(conn: Connection, channel: str, external_id: str) -> bool:
+    return conn.execute(_INBOUND_EXISTS, {"channel": channel, "external_id": external_id}).first() is not None
+
+
+def insert_messages(conn: Connection, rows: list[dict]) -> None:
+    conn.execute(insert(_M), rows)
+
+
+def requests_of(conn: Connection, citizen_id: int, limit: int) -> list[Row]:
+    return list(conn.execute(_REQUESTS_OF, {"citizen_id": citizen_id, "limit": limit}))
+
+
+def request_by_code(conn: Connection, code: str) -> Row | None:
+    return conn.execute(_REQUEST_BY_CODE, {"code": code}).first()
+
+
+def code_exists(conn: Connection, code: str) -> bool:
+    return conn.execute(_CODE_EXISTS, {"code": code}).first() is not None
+
+
+def insert_request(conn: Connection, values: dict, actor: str) -> int:
+    """Store a new request and its first event; returns the request's id."""
+    now = values.setdefault("created_at", utcnow())
+    values.setdefault("updated_at", now)
+    values.setdefault("status", "new")
+    request_id = conn.execute(insert(_R).returning(_R.c.id), values).scalar_one()
+    conn.execute(insert(_E), {"request_id": request_id, "at": now, "actor": actor, "kind": "created", "to_status": values["status"]})
+    return request_id
+
+
