@@ -10,9 +10,11 @@ from sqlalchemy.engine import Engine
 
 from flows.classifier import CategoryTerms, Classifier
 from flows.geo import nearest
+from flows.routing import Routing
 from flows.view import CategoryInfo, LocalityInfo
 from storage import queries
 from storage.db import session_scope
+from storage.seed import read_seed
 
 
 @dataclass
@@ -21,6 +23,7 @@ class Catalog:
     localities: dict[str, LocalityInfo]
     children: dict[str | None, list[LocalityInfo]]
     classifier: Classifier
+    routing: Routing
 
     @classmethod
     def from_store(cls, engine: Engine) -> Catalog:
@@ -36,7 +39,18 @@ class Catalog:
         children: dict[str | None, list[LocalityInfo]] = {}
         for place in localities.values():
             children.setdefault(place.parent_id, []).append(place)
-        return cls(categories, localities, children, Classifier(terms))
+        return cls(categories, localities, children, Classifier(terms), Routing.from_seed(read_seed("routing.json")))
+
+    def places_of(self, locality_id: str | None) -> list[str]:
+        """A locality and every locality above it, nearest first."""
+        places = []
+        while locality_id and locality_id in self.localities and locality_id not in places:
+            places.append(locality_id)
+            locality_id = self.localities[locality_id].parent_id
+        return places
+
+    def department_for(self, category_id: str, locality_id: str | None) -> str | None:
+        return self.routing.department_for(category_id, self.places_of(locality_id))
 
     def category(self, category_id: str) -> CategoryInfo | None:
         return next((c for c in self.categories if c.id == category_id), None)

@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from sqlalchemy.engine import Engine as Database
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from bot import answers
 from bot.catalog import Catalog
 from bot.view import StoreView
 from flows import actions as act
@@ -28,6 +29,7 @@ from flows.core import State
 from flows.i18n import DEFAULT_LANGUAGE, guess_language, text
 from flows.messages import Incoming, Outgoing
 from flows.router import respond
+from handlers.staff import StaffDesk
 from flows.tracking import new_code
 from storage import message_path as path
 from storage.models import utcnow
@@ -60,10 +62,17 @@ class Engine:
         self.catalog = catalog
         self.on_queued = on_queued or (lambda: None)
         self._make_code = make_code
+        self.desk = StaffDesk(database, catalog)
         # Messages of one conversation are handled one at a time, in order.
         self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
 
     def handle(self, msg: Incoming) -> Handled:
+        if self.desk.wants(msg):
+            done = self.desk.handle(msg)
+            self.on_queued()  # replies to staff, and what they sent citizens
+            return Handled(duplicate=done.duplicate, replies=done.replies)
+        if not msg.private:
+            return Handled()  # group chatter that is not a staff command is not for us
         with self._locks[zlib.crc32(msg.address.encode()) % LOCK_STRIPES]:
             handled = self._handle(msg)
         if handled.replies:
@@ -139,10 +148,14 @@ class Engine:
             case act.SubmitRequest():
                 locality = changes.get("locality_id", citizen.locality_id)
                 language = changes.get("language", citizen.language)
-                request_id = path.insert_request(conn, _request_values(action, citizen.id, locality, language, msg), actor=f"citizen:{citizen.id}")
+                values = _request_values(action, citizen.id, locality, language, msg)
+                values["department_id"] = self.catalog.department_for(action.category_id, locality)
+                request_id = path.insert_request(conn, values, actor=f"citizen:{citizen.id}")
                 inbound["request_id"] = request_id
                 handled.request_codes.append(action.code)
                 return request_id
+            case act.ConfirmResolved() | act.RateRequest() | act.AnswerRequest():
+                answers.apply(conn, citizen.id, action)
             case _:
                 raise TypeError(f"unknown action {action!r}")
         return None

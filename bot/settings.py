@@ -7,10 +7,13 @@ The environment wins over ``.env``, so a deployment can override a file.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 DEFAULT_TELEGRAM_API = "https://api.telegram.org"
+DEFAULT_TWILIO_API = "https://api.twilio.com"
+ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")  # the placeholder ACxxxx... never matches
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -42,6 +45,14 @@ class Settings:
     telegram_poll_interval: float = 0.0
     web_host: str = "127.0.0.1"
     web_port: int = 8080
+    twilio_account_sid: str = ""
+    twilio_auth_token: str = ""
+    twilio_whatsapp_from: str = ""
+    twilio_messaging_service_sid: str = ""
+    twilio_public_url: str = ""
+    twilio_status_callback: str = "on"  # on (derived from the public URL) | off | a URL
+    twilio_api_base_url: str = DEFAULT_TWILIO_API
+    whatsapp_templates: str = ""  # kind=ContentSid pairs: "reply=HX...,status=HX..."
 
     @classmethod
     def load(cls, env_file: str | Path = ".env", environ: dict[str, str] | None = None) -> Settings:
@@ -68,3 +79,31 @@ class Settings:
     @property
     def telegram_api(self) -> str:
         return self.telegram_api_base_url.rstrip("/")
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        """WhatsApp runs when Twilio's credentials and a sender are set (a
+        placeholder Account SID copied from ``.env.example`` does not count)."""
+        sender = self.twilio_whatsapp_from or self.twilio_messaging_service_sid
+        return bool(ACCOUNT_SID.match(self.twilio_account_sid) and self.twilio_auth_token and sender)
+
+    @property
+    def twilio_public(self) -> str:
+        return self.twilio_public_url.rstrip("/")
+
+    @property
+    def twilio_status_callback_url(self) -> str | None:
+        """Where Twilio reports delivery: ``/whatsapp/status`` under the public
+        URL (``on``), nowhere (``off``), or a URL given in full."""
+        value = self.twilio_status_callback.strip()
+        if value.lower() in ("off", "no", "false", "0"):
+            return None
+        if value.lower() in ("on", "yes", "true", "1", ""):
+            return f"{self.twilio_public}/whatsapp/status" if self.twilio_public else None
+        return value
+
+    @property
+    def whatsapp_template_sids(self) -> dict[str, str]:
+        """``WHATSAPP_TEMPLATES`` as ``{kind: ContentSid}``."""
+        pairs = (item.partition("=") for item in self.whatsapp_templates.split(",") if item.strip())
+        return {kind.strip(): sid.strip() for kind, _, sid in pairs if kind.strip() and sid.strip()}

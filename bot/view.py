@@ -20,7 +20,10 @@ class StoreView:
         self._citizen_id = citizen.id
         self._catalog = catalog
         self._make_code = make_code
-        self.citizen = CitizenInfo(citizen.id, citizen.language, citizen.locality_id, citizen.consent, citizen.display_name)
+        self.citizen = CitizenInfo(
+            citizen.id, citizen.language, citizen.locality_id, citizen.consent, citizen.display_name,
+            broadcasts_opted_out=citizen.broadcasts_opted_out_at is not None,
+        )
 
     def categories(self) -> list[CategoryInfo]:
         return self._catalog.categories

@@ -47,6 +47,47 @@ class FlagForPerson:
     reason: str
 
 
-Action = SetLanguage | SetLocality | SetConsent | SubmitRequest | FlagForPerson
+@dataclass(frozen=True)
+class SetBroadcastOptOut:
+    """Stop (``True``) or resume (``False``) announcements to this citizen.
+    Answers about their own requests reach them either way."""
+
+    opted_out: bool
+
+
+@dataclass(frozen=True)
+class LinkPhone:
+    """The citizen proved they own a phone number: join them with whoever
+    writes from it (``addresses``: the same number as each channel may
+    write it, the usual form first), or register it for them."""
+
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ConfirmResolved:
+    """The citizen answered "was your request resolved?"."""
+
+    code: str
+    resolved: bool
+
+
+@dataclass(frozen=True)
+class RateRequest:
+    code: str
+    rating: int | None = None
+    comment: str | None = None
+
+
+@dataclass(frozen=True)
+class AnswerRequest:
+    """The citizen's answer to a caseworker's question about a request."""
+
+    code: str
+    text: str
+    attachments: tuple[Attachment, ...] = ()
+
+
+Action = SetLanguage | SetLocality | SetConsent | SubmitRequest | FlagForPerson | SetBroadcastOptOut | LinkPhone | ConfirmResolved | RateRequest | AnswerRequest
 
 __all__ = ["Action", "SetLanguage", "SetLocality", "SetConsent", "SubmitRequest", "FlagForPerson"]

@@ -58,6 +58,13 @@ class Incoming:
     location: Location | None = None
     event: dict[str, Any] | None = None
     language_hint: str | None = None  # e.g. Telegram's ``language_code``
+    sender: str | None = None  # who wrote, where it differs from the chat (a staff group)
+    private: bool = True  # a one-to-one chat with the bot, not a group
+
+    @property
+    def author(self) -> str:
+        """The person who wrote: the sender in a group, else the address."""
+        return self.sender or self.address
 
     @property
     def button(self) -> str | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows import help, menu, my_requests, onboarding, person, request, settings, status
+from flows import answer, closure, help, menu, my_requests, onboarding, person, request, settings, status
 from flows.core import Context, Flow, Result
 
 FLOWS: dict[str, Flow] = {
@@ -16,6 +16,8 @@ FLOWS: dict[str, Flow] = {
         help.FLOW,
         person.FLOW,
         settings.FLOW,
+        closure.FLOW,
+        answer.FLOW,
     )
 }
 

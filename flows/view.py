@@ -21,6 +21,7 @@ class CitizenInfo:
     locality_id: str | None
     consent: bool | None
     name: str | None = None
+    broadcasts_opted_out: bool = False  # said STOP to announcements
 
 
 @dataclass(frozen=True)

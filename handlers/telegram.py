@@ -39,6 +39,7 @@ def to_incoming(update: Update) -> Incoming | None:
     external_id = str(update.update_id)
     if query := update.callback_query:
         chat_id = query.message.chat.id if query.message else query.from_user.id
+        chat = query.message.chat if query.message else None
         return Incoming(
             channel=CHANNEL,
             address=address_of(chat_id),
@@ -46,6 +47,8 @@ def to_incoming(update: Update) -> Incoming | None:
             name=query.from_user.full_name,
             event={"type": "button", "data": query.data or ""},
             language_hint=query.from_user.language_code,
+            sender=address_of(query.from_user.id),
+            private=chat is None or chat.type == "private",
         )
     message = update.message or update.edited_message
     if message is None or message.chat is None:
@@ -62,6 +65,8 @@ def to_incoming(update: Update) -> Incoming | None:
         location=_location(message),
         event=_event(message),
         language_hint=user.language_code if user else None,
+        sender=address_of(user.id) if user else None,
+        private=message.chat.type == "private",
     )
 
 

@@ -11,14 +11,18 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from storage.db import session_scope
-from storage.models import Category, Locality
+from storage.models import Category, Department, Locality
 from storage.seed import read_seed
 
 
 def load(engine: Engine) -> dict[str, int]:
     """Upsert the seed catalogue; returns how many rows of each kind."""
     with session_scope(engine) as session:
-        return {"categories": _load_categories(session), "localities": _load_localities(session)}
+        return {
+            "categories": _load_categories(session),
+            "localities": _load_localities(session),
+            "departments": _load_departments(session),
+        }
 
 
 def ensure_loaded(engine: Engine) -> bool:
@@ -54,4 +58,14 @@ def _load_localities(session: Session) -> int:
         row.position, row.sample = position, bool(seed.get("sample"))
         session.add(row)
         session.flush()
+    return len(entries)
+
+
+def _load_departments(session: Session) -> int:
+    entries = read_seed("routing.json")["departments"]
+    for entry in entries:
+        row = session.get(Department, entry["id"]) or Department(id=entry["id"], name=entry["names"]["en"])
+        row.name, row.names = entry["names"].get("en", entry["id"]), entry["names"]
+        row.assignment = entry.get("assignment", "manual")
+        session.add(row)
     return len(entries)

@@ -46,6 +46,8 @@ class Locality(SQLModel, table=True):
 class Department(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=60)
     name: str = Field(max_length=200)
+    names: dict = _json()  # the name in each language, for citizens
+    assignment: str = Field(default="manual", max_length=20)  # manual | round_robin
 
 
 class Category(SQLModel, table=True):
@@ -56,7 +58,6 @@ class Category(SQLModel, table=True):
     descriptions: dict = _json()
     keywords: dict = _json()
     position: int = 0
-    department_id: str | None = Field(default=None, foreign_key="department.id")
     active: bool = True
 
 
@@ -98,10 +99,25 @@ class Caseworker(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
     role: str = Field(default="caseworker", max_length=20)  # caseworker | supervisor | admin
+    language: str = Field(default="en", max_length=10)  # of the bot's answers to them
     department_id: str | None = Field(default=None, foreign_key="department.id")
-    address: str | None = Field(default=None, max_length=120, unique=True)
+    address: str | None = Field(default=None, max_length=120, unique=True)  # where they read the bot
     active: bool = True
     created_at: datetime = _when(default_factory=utcnow)
+    last_assigned_at: datetime | None = _when(default=None)  # for round-robin assignment
+
+
+class StaffInvite(SQLModel, table=True):
+    """A one-time code an admin hands to a new member of staff (``/join CODE``)."""
+
+    code: str = Field(primary_key=True, max_length=16)
+    role: str = Field(max_length=20)
+    department_id: str | None = Field(default=None, foreign_key="department.id")
+    created_by: int | None = Field(default=None, foreign_key="caseworker.id")
+    created_at: datetime = _when(default_factory=utcnow)
+    expires_at: datetime = _when()
+    used_by: int | None = Field(default=None, foreign_key="caseworker.id")
+    used_at: datetime | None = _when(default=None)
 
 
 class Request(SQLModel, table=True):
@@ -126,6 +142,10 @@ class Request(SQLModel, table=True):
     latitude: float | None = None
     longitude: float | None = None
     duplicate_of_id: int | None = Field(default=None, foreign_key="request.id")
+    resolution: str | None = None
+    rating: int | None = None  # 1-5, given by the citizen at closure
+    rating_comment: str | None = None
+    digested_at: datetime | None = _when(default=None)  # when the department was told of it
     created_at: datetime = _when(default_factory=utcnow, index=True)
     updated_at: datetime = _when(default_factory=utcnow)
     first_response_at: datetime | None = _when(default=None)

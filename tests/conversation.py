@@ -17,6 +17,7 @@ class Chat:
     user: str = "ana"
     channel: str = "console"
     language_hint: str | None = None
+    name: str | None = None  # the name the channel shows; the user's by default
     replies: list[Outgoing] = field(default_factory=list)
     handled: object = None
 
@@ -30,7 +31,7 @@ class Chat:
             address=self.address,
             text=text,
             external_id=fields.pop("external_id", f"{self.user}-{next(_ids)}"),
-            name=self.user,
+            name=self.name or self.user,
             language_hint=self.language_hint,
             **fields,
         )
@@ -39,6 +40,7 @@ class Chat:
     def deliver(self, msg: Incoming) -> list[Outgoing]:
         self.handled = self.engine.handle(msg)
         self.replies = self.handled.replies
+        _take_from_outbox(self.engine.database, self.address)  # these replies are what the chat sees now
         return self.replies
 
     def press(self, label: str) -> list[Outgoing]:
@@ -72,3 +74,26 @@ class Chat:
             else:
                 self.press(place)
         self.press("yes")
+
+
+def pushed(database, chat: Chat) -> list[Outgoing]:
+    """Messages queued for ``chat`` outside its own turns (status pushes,
+    replies from staff), taken off the outbox as a sender would; they become
+    the chat's latest replies, so their buttons can be pressed."""
+    chat.replies = _take_from_outbox(database, chat.address)
+    return chat.replies
+
+
+def _take_from_outbox(database, address: str) -> list[Outgoing]:
+    from sqlmodel import select
+
+    from notifications.outbox import to_outgoing
+    from storage.db import session_scope
+    from storage.models import Message
+
+    with session_scope(database) as session:
+        rows = session.exec(select(Message).where(Message.address == address, Message.direction == "out", Message.status == "queued").order_by(Message.id)).all()
+        for row in rows:
+            row.status = "sent"
+            session.add(row)
+        return [to_outgoing(row) for row in rows]

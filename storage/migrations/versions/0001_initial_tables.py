@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 05:02:31.865183
+Create Date: 2026-11-21 05:13:06.544056
 """
 from alembic import op
 import sqlalchemy as sa
@@ -17,6 +17,15 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('category',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
+    sa.Column('names', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
+    sa.Column('descriptions', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
+    sa.Column('keywords', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
     op.create_table('conversation',
     sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('flow', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
@@ -30,6 +39,8 @@ def upgrade() -> None:
     op.create_table('department',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('names', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
+    sa.Column('assignment', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('locality',
@@ -52,24 +63,15 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
     sa.Column('department_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
     sa.Column('address', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('last_assigned_at', storage.types.UTCDateTime(), nullable=True),
     sa.ForeignKeyConstraint(['department_id'], ['department.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('address')
-    )
-    op.create_table('category',
-    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
-    sa.Column('names', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
-    sa.Column('descriptions', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
-    sa.Column('keywords', sa.JSON().with_variant(postgresql.JSONB(), 'postgresql'), nullable=False),
-    sa.Column('position', sa.Integer(), nullable=False),
-    sa.Column('department_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
-    sa.Column('active', sa.Boolean(), nullable=False),
-    sa.ForeignKeyConstraint(['department_id'], ['department.id'], ),
-    sa.PrimaryKeyConstraint('id')
     )
     op.create_table('citizen',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -118,6 +120,10 @@ def upgrade() -> None:
     sa.Column('latitude', sa.Float(), nullable=True),
     sa.Column('longitude', sa.Float(), nullable=True),
     sa.Column('duplicate_of_id', sa.Integer(), nullable=True),
+    sa.Column('resolution', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('rating', sa.Integer(), nullable=True),
+    sa.Column('rating_comment', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('digested_at', storage.types.UTCDateTime(), nullable=True),
     sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
     sa.Column('updated_at', storage.types.UTCDateTime(), nullable=False),
     sa.Column('first_response_at', storage.types.UTCDateTime(), nullable=True),
@@ -141,6 +147,20 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_request_locality_id'), ['locality_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_request_status'), ['status'], unique=False)
 
+    op.create_table('staffinvite',
+    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('department_id', sqlmodel.sql.sqltypes.AutoString(), nullable=True),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('expires_at', storage.types.UTCDateTime(), nullable=False),
+    sa.Column('used_by', sa.Integer(), nullable=True),
+    sa.Column('used_at', storage.types.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['created_by'], ['caseworker.id'], ),
+    sa.ForeignKeyConstraint(['department_id'], ['department.id'], ),
+    sa.ForeignKeyConstraint(['used_by'], ['caseworker.id'], ),
+    sa.PrimaryKeyConstraint('code')
+    )
     op.create_table('message',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('direction', sqlmodel.sql.sqltypes.AutoString(length=3), nullable=False),
@@ -201,6 +221,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_message_address'))
 
     op.drop_table('message')
+    op.drop_table('staffinvite')
     with op.batch_alter_table('request', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_request_status'))
         batch_op.drop_index(batch_op.f('ix_request_locality_id'))
@@ -219,7 +240,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_citizen_locality_id'))
 
     op.drop_table('citizen')
-    op.drop_table('category')
     op.drop_table('caseworker')
     with op.batch_alter_table('locality', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_locality_parent_id'))
@@ -227,3 +247,4 @@ def downgrade() -> None:
     op.drop_table('locality')
     op.drop_table('department')
     op.drop_table('conversation')
+    op.drop_table('category')

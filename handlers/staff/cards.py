@@ -1,0 +1,94 @@
+"""How requests look to staff: a line in a list, a card with buttons, a history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import select
+
+from flows.messages import Choice
+from storage.models import Caseworker, Message, Request, RequestEvent, utcnow
+
+BUTTONS = (("take", "staff_button_take"), ("progress", "staff_button_progress"), ("show", "staff_button_show"), ("close", "staff_button_close"))
+
+
+def button(action: str, code: str) -> str:
+    """Staff button data: ``s|take|KX74MP`` (well inside Telegram's 64 bytes)."""
+    return f"s|{action}|{code.replace('-', '')}"
+
+
+def mask(address: str) -> str:
+    """``whatsapp:+5492215550134`` -> ``whatsapp:+54922•••0134``: enough to
+    recognise a contact, not enough to call it."""
+    channel, _, contact = address.partition(":")
+    if len(contact) <= 6:
+        return f"{channel}:•••"
+    return f"{channel}:{contact[:-7]}•••{contact[-4:]}"
+
+
+def age(since: datetime, now: datetime | None = None) -> str:
+    minutes = int(((now or utcnow()) - since).total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    if minutes < 48 * 60:
+        return f"{minutes // 60}h"
+    return f"{minutes // 1440}d"
+
+
+def line(desk, request: Request) -> str:
+    category = desk.catalog.category(request.category_id)
+    place = desk.catalog.localities.get(request.locality_id) if request.locality_id else None
+    assignee = desk.session.get(Caseworker, request.assignee_id) if request.assignee_id else None
+    parts = [
+        request.code,
+        category.name(desk.language) if category else request.category_id,
+        request.status,
+        place.name(desk.language) if place else "—",
+        age(request.created_at),
+        f"@{assignee.name}" if assignee else desk.t("staff_unassigned"),
+    ]
+    return " · ".join(parts)
+
+
+def card(desk, request: Request, *, full: bool = False) -> tuple[str, list[Choice]]:
+    """The request, the citizen's words and files, and (``full``) its history."""
+    citizen = desk.citizen(request)
+    contact = request.address if desk.at_least("supervisor") else mask(request.address)
+    lines = [line(desk, request), f"{citizen.display_name or '—'} · {contact} · {citizen.language or '?'}"]
+    if request.department_id:
+        lines.append(desk.t("staff_department", department=request.department_id))
+    if request.text:
+        lines.append(f"«{request.text}»")
+    for attachment in request.attachments or []:
+        lines.append(f"📎 {attachment['kind']}: {attachment['ref']}")
+    if request.latitude is not None:
+        lines.append(f"📍 {request.latitude:.5f}, {request.longitude:.5f}")
+    if request.resolution:
+        lines.append(desk.t("staff_resolution", resolution=request.resolution))
+    if request.rating:
+        lines.append(f"⭐ {request.rating}/5" + (f" «{request.rating_comment}»" if request.rating_comment else ""))
+    if full:
+        lines += ["", desk.t("staff_messages")] + messages(desk, request) + ["", desk.t("staff_history")] + history(desk, request)
+    choices = [Choice(button(action, request.code), desk.t(label)) for action, label in BUTTONS]
+    return "\n".join(lines), choices
+
+
+def messages(desk, request: Request, limit: int = 20) -> list[str]:
+    statement = select(Message).where(Message.request_id == request.id).order_by(Message.id.desc()).limit(limit)
+    rows = list(desk.session.exec(statement))[::-1]
+    return [f"{m.created_at:%d.%m %H:%M} {'→' if m.direction == 'out' else '←'} {m.text[:300]}" for m in rows]
+
+
+def history(desk, request: Request) -> list[str]:
+    events = desk.session.exec(select(RequestEvent).where(RequestEvent.request_id == request.id).order_by(RequestEvent.at, RequestEvent.id))
+    return [event_line(desk, e) for e in events]
+
+
+def event_line(desk, event: RequestEvent) -> str:
+    who = event.actor
+    if who.startswith("caseworker:"):
+        person = desk.session.get(Caseworker, int(who.split(":")[1]))
+        who = person.name if person else who
+    move = f"{event.from_status} → {event.to_status}" if event.from_status != event.to_status else (event.to_status or "")
+    note = f": {event.note}" if event.note else ""
+    return f"{event.at:%d.%m.%Y %H:%M} {who} {event.kind} {move}{note}"

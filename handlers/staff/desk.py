@@ -1,0 +1,129 @@
+"""The staff desk: where staff commands arrive, whatever the channel.
+
+A message is the desk's when it is a staff command (``/inbox``, ``/close``
+…), a press of a button from a request card, or any ``/command`` from a
+member of staff (so a mistyped command gets a "did you mean"). Everyone
+else's staff commands get a polite refusal, and the attempt stays on record
+with its sender.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from flows.i18n import guess_language, text
+from flows.messages import Incoming, Outgoing
+from handlers.staff.commands import BUTTON_ACTIONS, COMMANDS, OPEN
+from handlers.staff.context import Desk, Refusal
+from storage import casework
+from storage.db import session_scope
+from storage.models import Caseworker, Citizen, Identity, Message
+
+log = logging.getLogger(__name__)
+_COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
+_BUTTON = re.compile(r"^(?:\d+\|)?s\|([a-z_]+)\|([A-Z0-9]+)$")
+SHARED = {"help", "start"}  # also citizens' words: theirs unless a member of staff says them
+
+
+@dataclass
+class DeskResult:
+    replies: list[Outgoing] = field(default_factory=list)
+    duplicate: bool = False
+    refused: bool = False
+
+
+class StaffDesk:
+    def __init__(self, database, catalog):
+        self.database = database
+        self.catalog = catalog
+
+    def wants(self, msg: Incoming) -> bool:
+        if msg.button is not None:
+            return bool(_BUTTON.match(msg.button))
+        match = _COMMAND.match(msg.text.strip())
+        if not match:
+            return False
+        name = match.group(1).lower()
+        if (name in COMMANDS or name in OPEN) and name not in SHARED:
+            return True
+        return self.is_staff(msg.author)
+
+    def is_staff(self, address: str) -> bool:
+        with session_scope(self.database) as session:
+            return _caseworker(session, address) is not None
+
+    def handle(self, msg: Incoming) -> DeskResult:
+        name, args = _parse(msg)
+        try:
+            with session_scope(self.database) as session:
+                me = _caseworker(session, msg.author)
+                inbound = _inbound(msg)
+                session.add(inbound)
+                session.flush()
+                desk = Desk(session, msg, me, args, self.catalog)
+                refused = self._run(desk, name, inbound)
+                for reply in desk.replies:
+                    casework.queue(session, reply.address, reply.text, choices=[(c.key, c.label) for c in reply.choices], menu_id=reply.menu_id)
+                return DeskResult(desk.replies, refused=refused)
+        except IntegrityError:
+            return DeskResult(duplicate=True)
+
+    def _run(self, desk: Desk, name: str, inbound: Message) -> bool:
+        """Run the command; True when it was refused for who asked."""
+        command = OPEN.get(name) or (COMMANDS.get("help") if name == "start" else COMMANDS.get(name))
+        if desk.me is None and name not in OPEN:
+            log.warning("staff command /%s from %s, who is not staff", name, desk.msg.author)
+            inbound.status, inbound.error = "refused", f"staff command /{name} from someone who is not staff"
+            desk.say(text(_citizen_language(desk), "staff_only"))
+            return True
+        if command is None:
+            guess = process.extractOne(name, list(COMMANDS), scorer=fuzz.ratio, score_cutoff=60)
+            desk.say(desk.t("staff_did_you_mean", command=name, guess=guess[0]) if guess else desk.t("staff_unknown_command", command=name))
+            return False
+        if name not in OPEN and not desk.at_least(command.role):
+            log.warning("/%s refused to %s (%s)", name, desk.me.name, desk.me.role)
+            inbound.status, inbound.error = "refused", f"/{name} needs the role {command.role}"
+            desk.say(desk.t("staff_role_refused", command=name, role=command.role))
+            return True
+        savepoint = desk.session.begin_nested()
+        try:
+            command.run(desk)
+            savepoint.commit()
+        except Refusal as refusal:
+            savepoint.rollback()
+            desk.replies.clear()
+            desk.say(str(refusal))
+        return False
+
+
+def _parse(msg: Incoming) -> tuple[str, str]:
+    if msg.button is not None and (match := _BUTTON.match(msg.button)):
+        action, code = match.groups()
+        name, extra = BUTTON_ACTIONS.get(action, (action, ""))
+        return name, f"{code} {extra}".strip()
+    match = _COMMAND.match(msg.text.strip())
+    return match.group(1).lower(), (match.group(2) or "").strip()
+
+
+def _caseworker(session, address: str) -> Caseworker | None:
+    return session.exec(select(Caseworker).where(Caseworker.address == address, Caseworker.active)).first()
+
+
+def _inbound(msg: Incoming) -> Message:
+    return Message(
+        direction="in", channel=msg.channel, address=msg.address, external_id=msg.external_id, text=msg.text,
+        payload={k: v for k, v in {"sender": msg.sender, "event": msg.event, "name": msg.name}.items() if v},
+        status="processed", created_at=msg.received_at,
+    )
+
+
+def _citizen_language(desk: Desk) -> str:
+    identity = desk.session.get(Identity, desk.msg.author)
+    citizen = desk.session.get(Citizen, identity.citizen_id) if identity else None
+    return (citizen.language if citizen else None) or guess_language(desk.msg.text, desk.msg.language_hint) or "en"

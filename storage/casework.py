@@ -1,0 +1,93 @@
+"""The store's side of working a request: moving it between statuses,
+recording what was done, queueing messages, and steering a citizen's
+conversation to a question that needs their answer.
+
+Every change writes a :class:`~storage.models.RequestEvent` — who, when,
+from which status to which, and a note — so nothing changes off the record.
+Which moves are allowed and what citizens are told is decided in
+:mod:`flows.lifecycle`; these functions only write.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from storage.models import Caseworker, Citizen, Conversation, Message, Request, RequestEvent, utcnow
+
+STAMPS = {"resolved": "resolved_at", "closed": "closed_at", "duplicate": "closed_at"}
+
+
+def move(session: Session, request: Request, to: str, actor: str, note: str | None = None, *, kind: str = "status", now: datetime | None = None) -> RequestEvent:
+    """Change the request's status and record the change."""
+    now = now or utcnow()
+    event = RequestEvent(request_id=request.id, at=now, actor=actor, kind=kind, from_status=request.status, to_status=to, note=note)
+    request.status = to
+    request.updated_at = now
+    if stamp := STAMPS.get(to):
+        setattr(request, stamp, now)
+    if to == "reopened":
+        request.resolved_at = request.closed_at = None
+    session.add(request)
+    session.add(event)
+    return event
+
+
+def record(session: Session, request: Request, actor: str, kind: str, note: str | None = None, *, now: datetime | None = None) -> RequestEvent:
+    """Record an action that does not change the status (a note, a reply, an assignment)."""
+    now = now or utcnow()
+    event = RequestEvent(request_id=request.id, at=now, actor=actor, kind=kind, from_status=request.status, to_status=request.status, note=note)
+    request.updated_at = now
+    session.add(request)
+    session.add(event)
+    return event
+
+
+def responded(request: Request, now: datetime | None = None) -> None:
+    """The first time staff answer the citizen: the response-time clock stops."""
+    if request.first_response_at is None:
+        request.first_response_at = now or utcnow()
+
+
+def queue(session: Session, address: str, text: str, *, choices: list[tuple[str, str]] = (), menu_id: str | None = None,
+          citizen_id: int | None = None, request_id: int | None = None, template: str | None = None,
+          template_variables: dict | None = None) -> Message:
+    """Put a message in the outbox."""
+    payload = {"choices": [list(c) for c in choices], "menu_id": menu_id, "template": template, "template_variables": template_variables}
+    message = Message(
+        direction="out", channel=address.split(":", 1)[0], address=address, citizen_id=citizen_id, request_id=request_id,
+        text=text, payload={k: v for k, v in payload.items() if v}, status="queued",
+    )
+    session.add(message)
+    return message
+
+
+def interrupt(session: Session, address: str, flow: str, step: str, data: dict, choices: list[tuple[str, str]] = ()) -> int:
+    """Put the conversation at ``address`` on ``flow``/``step`` (a question
+    the citizen must answer), keeping where it was so it can resume after.
+    Returns the new menu version, for the question's buttons; ``choices``
+    are remembered so that a typed "1" selects on channels without buttons."""
+    conversation = session.get(Conversation, address, with_for_update=True)
+    if conversation is None:
+        conversation = Conversation(address=address)
+    resume = [conversation.flow, conversation.step, {k: v for k, v in (conversation.data or {}).items() if k != "choices"}]
+    if conversation.flow == flow:  # answering one question before another: resume where the first left off
+        resume = (conversation.data or {}).get("resume", ["", "", {}])
+    conversation.flow, conversation.step = flow, step
+    conversation.version = (conversation.version or 0) + 1
+    conversation.data = {**data, "resume": resume, **({"choices": [list(c) for c in choices]} if choices else {})}
+    conversation.updated_at = utcnow()
+    session.add(conversation)
+    return conversation.version
+
+
+def citizen_of(session: Session, request: Request) -> Citizen:
+    return session.get(Citizen, request.citizen_id)
+
+
+def staff_of(session: Session, department_id: str | None, roles: tuple[str, ...] = ("caseworker", "supervisor", "admin")) -> list[Caseworker]:
+    statement = select(Caseworker).where(Caseworker.active, Caseworker.role.in_(roles))
+    if department_id is not None:
+        statement = statement.where(Caseworker.department_id == department_id)
+    return list(session.exec(statement.order_by(Caseworker.id)))
