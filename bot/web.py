@@ -2,7 +2,7 @@
 
 ``POST /telegram`` accepts an update only with the right
 ``X-Telegram-Bot-Api-Secret-Token``; ``GET /healthz`` says whether the store
-answers and the outbox is alive.
+answers and the outbox and the scheduler are alive.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ def create_app(bot, telegram_app=None, webhook_secret: str = "") -> Starlette:
             checks["store"] = "ok"
         except Exception as error:  # the answer must say what is wrong, not crash
             checks["store"] = f"error: {type(error).__name__}"
-        alive = bot.outbox.alive_at
-        checks["outbox"] = "ok" if alive and utcnow() - alive < timedelta(seconds=30) else "stalled"
+        checks["outbox"] = _alive(bot.outbox.alive_at)
+        checks["scheduler"] = _alive(bot.scheduler.alive_at)
         healthy = all(v == "ok" for v in checks.values())
         return JSONResponse({"ok": healthy, **checks}, status_code=200 if healthy else 503)
 
@@ -55,6 +55,11 @@ def create_app(bot, telegram_app=None, webhook_secret: str = "") -> Starlette:
         return Response(status_code=200)
 
     return Starlette(routes=[Route("/healthz", healthz), Route("/telegram", telegram, methods=["POST"])])
+
+
+def _alive(beat) -> str:
+    """A loop that has not beaten for half a minute is stuck or stopped."""
+    return "ok" if beat and utcnow() - beat < timedelta(seconds=30) else "stalled"
 
 
 def _ping(database) -> None:

@@ -11,6 +11,7 @@ from bot.catalog import Catalog
 from bot.engine import Engine
 from bot.settings import Settings
 from notifications.outbox import Outbox
+from notifications.scheduler import Scheduler
 from notifications.senders import Sender
 from storage import catalog as seed_catalog
 from storage.db import make_engine
@@ -30,13 +31,15 @@ class Bot:
     database: Database
     engine: Engine
     outbox: Outbox
+    scheduler: Scheduler
 
 
 def build(settings: Settings, senders: dict[str, Sender] | None = None) -> Bot:
     database = open_store(settings.database)
     outbox = Outbox(database, senders if senders is not None else {})
-    engine = Engine(database, Catalog.from_store(database), on_queued=outbox.notify)
-    return Bot(database, engine, outbox)
+    catalog = Catalog.from_store(database)
+    engine = Engine(database, catalog, on_queued=outbox.notify)
+    return Bot(database, engine, outbox, Scheduler(database, catalog, on_queued=outbox.notify))
 
 
 def configure_logging(level: str) -> None:

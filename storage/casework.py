@@ -82,6 +82,19 @@ def interrupt(session: Session, address: str, flow: str, step: str, data: dict, 
     return conversation.version
 
 
+def release(session: Session, address: str, flow: str, code: str) -> None:
+    """Take back a question nobody needs answered any more: the conversation
+    returns to where it was before ``flow`` interrupted it for ``code``."""
+    conversation = session.get(Conversation, address, with_for_update=True)
+    if conversation is None or conversation.flow != flow or (conversation.data or {}).get("code") != code:
+        return
+    resume_flow, resume_step, resume_data = (conversation.data or {}).get("resume") or ["", "", {}]
+    conversation.flow, conversation.step, conversation.data = resume_flow, resume_step, resume_data or {}
+    conversation.version += 1
+    conversation.updated_at = utcnow()
+    session.add(conversation)
+
+
 def citizen_of(session: Session, request: Request) -> Citizen:
     return session.get(Citizen, request.citizen_id)
 

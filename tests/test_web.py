@@ -24,10 +24,12 @@ async def webhook_bot(telegram_emulator, tmp_path):
     bot.outbox.add_sender(TelegramSender(telegram.bot))
     await telegram.start()
     outbox = asyncio.create_task(bot.outbox.run(idle_seconds=0.05))
+    bot.scheduler.start()
     app = create_app(bot, telegram, SECRET)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bot.test") as client:
         yield client, token, bot
     outbox.cancel()
+    bot.scheduler.shutdown()
     await telegram.stop()
     await telegram.shutdown()
     bot.database.dispose()
@@ -73,17 +75,17 @@ async def test_a_body_that_is_not_json_is_a_bad_request(webhook_bot):
     assert response.status_code == 400
 
 
-async def test_healthz_reports_the_store_and_the_outbox(webhook_bot):
+async def test_healthz_reports_the_store_the_outbox_and_the_scheduler(webhook_bot):
     client, _token, _bot = webhook_bot
     await asyncio.sleep(0.1)
     response = await client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"ok": True, "store": "ok", "outbox": "ok"}
+    assert response.json() == {"ok": True, "store": "ok", "outbox": "ok", "scheduler": "ok"}
 
 
-async def test_healthz_says_when_the_outbox_is_not_running(tmp_path):
+async def test_healthz_says_when_the_outbox_and_scheduler_are_not_running(tmp_path):
     bot = build(Settings(database_url=f"sqlite:///{tmp_path / 'idle.sqlite3'}"))
     app = create_app(bot)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bot.test") as client:
         response = await client.get("/healthz")
-    assert response.status_code == 503 and response.json()["outbox"] == "stalled"
+    assert response.status_code == 503 and response.json()["outbox"] == response.json()["scheduler"] == "stalled"

@@ -57,11 +57,13 @@ async def serve(settings: Settings, *, web: bool = True, stop: asyncio.Event | N
         await telegram.updater.start_polling(poll_interval=settings.telegram_poll_interval)
         log.info("Telegram: long polling")
     tasks = [asyncio.create_task(bot.outbox.run(), name="outbox")]
+    bot.scheduler.start()
     if web or webhook:
         tasks.append(asyncio.create_task(_web(settings, bot, telegram), name="web"))
     try:
         await stop.wait()
     finally:
+        bot.scheduler.shutdown()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
