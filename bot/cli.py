@@ -14,6 +14,8 @@ COMMANDS = {
     "classify": "bot.commands.classify",
     "db": "bot.commands.db",
     "catalog": "bot.commands.catalog",
+    "staff": "bot.commands.staff",
+    "export": "bot.commands.export",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -79,3 +80,32 @@ def test_every_setting_is_documented_in_env_example():
     text = (ROOT / ".env.example").read_text("utf-8")
     for f in fields(Settings):
         assert f"{f.name.upper()}=" in text, f"{f.name.upper()} is not in .env.example"
+
+
+def test_the_first_admin_is_added_from_the_shell_and_works_the_queue_in_the_console(tmp_path):
+    added = onewindow("staff", "add", "--console", "nodira", "--role", "admin", "--name", "Nodira", cwd=tmp_path)
+    assert added.returncode == 0, added.stderr
+    assert "Nodira: admin in every department (console:nodira)" in added.stdout
+    citizen = onewindow("chat", "--user", "ali", stdin="hello\n5\n/location 40.4897 68.7842\n1\nNo electricity in our street for a week\nyes\n/quit\n", cwd=tmp_path)
+    code = citizen.stdout.split("Tracking code: ")[1].split()[0]
+    session = onewindow("chat", "--staff", "nodira", stdin=f"/inbox\n/take {code}\n/close {code} Repaired\n/show {code}\n/quit\n", cwd=tmp_path)
+    assert session.returncode == 0, session.stderr
+    assert f"You have taken {code}" in session.stdout and "History:" in session.stdout
+
+    exported = onewindow("export", "events", "--output", str(tmp_path / "events.csv"), cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    rows = list(csv.DictReader((tmp_path / "events.csv").open(encoding="utf-8")))
+    assert [(r["request"], r["kind"], r["to_status"]) for r in rows] == [
+        (code, "created", "new"), (code, "assign", "new"), (code, "status", "in_progress"), (code, "status", "resolved"),
+    ]
+    assert rows[1]["actor_name"] == "Nodira"
+
+
+def test_someone_not_staff_cannot_open_the_staff_console(tmp_path):
+    result = onewindow("chat", "--staff", "mallory", stdin="/inbox\n", cwd=tmp_path)
+    assert result.returncode == 2 and "is not staff" in result.stderr
+
+
+def test_staff_add_says_what_is_wrong(tmp_path):
+    assert "No department 'nowhere'" in onewindow("staff", "add", "--console", "x", "--department", "nowhere", cwd=tmp_path).stderr
+    assert "numeric user id" in onewindow("staff", "add", "--telegram", "@someone", cwd=tmp_path).stderr

@@ -16,23 +16,45 @@ help = "talk to the bot as a citizen in this terminal"
 BANNER = "onewindow console: you are the citizen {user!r}. Say hello; choose by number or in words.\n/location LAT LON shares a place, /quit leaves.\n"
 
 
+STAFF_BANNER = "onewindow console: you are {user!r} of the staff. /help lists the commands; /quit leaves.\n"
+
+
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--user", default="you", help="who you are (each name is a separate citizen)")
+    who = parser.add_mutually_exclusive_group()
+    who.add_argument("--user", default="you", help="who you are (each name is a separate citizen)")
+    who.add_argument("--staff", metavar="NAME", help="work the queue as this member of staff (see `onewindow staff add --console NAME`)")
     parser.add_argument("--language", default=None, help="your phone's language, e.g. ru or es")
 
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings.load()
     configure_logging("WARNING" if settings.log_level.upper() == "INFO" else settings.log_level)
+    if getattr(args, "staff", None):
+        if not _is_staff(settings, args.staff):
+            print(f"{args.staff!r} is not staff. First: onewindow staff add --console {args.staff} --role caseworker --department ID", file=sys.stderr)
+            return 2
+        asyncio.run(chat(settings, args.staff, args.language, banner=STAFF_BANNER))
+        return 0
     asyncio.run(chat(settings, args.user, args.language))
     return 0
 
 
-async def chat(settings: Settings, user: str, language: str | None = None, lines: TextIO | None = None, out: TextIO | None = None) -> None:
+def _is_staff(settings: Settings, name: str) -> bool:
+    from handlers.staff.desk import StaffDesk
+    from bot.wiring import open_store
+
+    database = open_store(settings.database)
+    try:
+        return StaffDesk(database, None).is_staff(f"console:{name}")
+    finally:
+        database.dispose()
+
+
+async def chat(settings: Settings, user: str, language: str | None = None, lines: TextIO | None = None, out: TextIO | None = None, banner: str = BANNER) -> None:
     lines = lines or sys.stdin
     out = out or sys.stdout
     bot = build(settings, {"console": ConsoleSender(out)})
-    print(BANNER.format(user=user), file=out, flush=True)
+    print(banner.format(user=user), file=out, flush=True)
     try:
         while True:
             if lines is sys.stdin and sys.stdin.isatty():

@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         print(NOTHING_CONFIGURED, file=sys.stderr)
         from bot.commands import chat
 
-        return chat.run(argparse.Namespace(user="you", language=None))
+        return chat.run(argparse.Namespace(user="you", staff=None, language=None))
     asyncio.run(serve(settings, web=not args.no_web))
     return 0
 

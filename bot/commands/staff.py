@@ -1,0 +1,56 @@
+"""``onewindow staff add|list``: the first admin, and staff from the shell.
+
+    onewindow staff add --telegram 123456789 --role admin --name "Nodira K."
+    onewindow staff add --console karim --role caseworker --department utilities
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from sqlmodel import select
+
+from bot.settings import Settings
+from bot.wiring import open_store
+from handlers.staff.context import ROLES
+from handlers.staff.team import add
+from storage.db import session_scope
+from storage.models import Caseworker, Department
+
+help = "add or list staff (caseworkers, supervisors, admins)"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("action", choices=["add", "list"])
+    who = parser.add_mutually_exclusive_group()
+    who.add_argument("--telegram", metavar="USER_ID", help="their Telegram user id (a number)")
+    who.add_argument("--console", metavar="NAME", help="their name in `onewindow chat --staff NAME`")
+    who.add_argument("--address", help="any channel address, e.g. whatsapp:+5492215550134")
+    parser.add_argument("--role", choices=ROLES, default="caseworker")
+    parser.add_argument("--department", help="a department id from storage/seed/routing.json")
+    parser.add_argument("--name", help="how colleagues see them")
+    parser.add_argument("--language", default="en", help="the language of the bot's answers to them")
+
+
+def run(args: argparse.Namespace) -> int:
+    database = open_store(Settings.load().database)
+    with session_scope(database) as session:
+        if args.action == "list":
+            for person in session.exec(select(Caseworker).where(Caseworker.active).order_by(Caseworker.id)):
+                print(f"#{person.id}\t{person.name}\t{person.role}\t{person.department_id or '-'}\t{person.address}")
+            return 0
+        address = f"telegram:{args.telegram}" if args.telegram else f"console:{args.console}" if args.console else args.address
+        if not address:
+            print("Say who: --telegram USER_ID, --console NAME or --address ADDRESS.", file=sys.stderr)
+            return 2
+        if args.telegram and not args.telegram.isdigit():
+            print("--telegram takes the numeric user id (ask them to send /start to @userinfobot).", file=sys.stderr)
+            return 2
+        if args.department and session.get(Department, args.department) is None:
+            known = ", ".join(d.id for d in session.exec(select(Department)))
+            print(f"No department {args.department!r}. Known: {known}", file=sys.stderr)
+            return 2
+        person = add(session, address, args.role, args.department, args.name or address, args.language)
+        print(f"#{person.id} {person.name}: {person.role} in {person.department_id or 'every department'} ({address})")
+    return 0
