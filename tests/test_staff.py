@@ -287,3 +287,16 @@ def test_staff_management_and_invites(engine, database, staff):
     karim = Chat(engine, "karim")
     karim.send("/staff list")
     assert "needs the role admin" in karim.text
+
+
+def test_a_staff_group_works_and_its_chatter_is_left_alone(engine, database, staff, ana):
+    from flows.messages import Incoming
+
+    code = file_request(ana)
+    group = "console:utilities-team"
+    handled = engine.handle(Incoming("console", group, f"/take {code}", external_id="g1", sender="console:karim", private=False))
+    assert f"You have taken {code}" in handled.replies[0].text and handled.replies[0].address == group
+    chatter = engine.handle(Incoming("console", group, "who is on duty tomorrow?", external_id="g2", sender="console:karim", private=False))
+    assert not chatter.replies
+    stranger = engine.handle(Incoming("console", group, f"/close {code} x", external_id="g3", sender="console:mallory", private=False))
+    assert "only for the service's staff" in stranger.replies[0].text

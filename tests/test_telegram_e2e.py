@@ -77,3 +77,66 @@ async def test_a_citizen_files_a_request_and_asks_its_status(telegram_emulator, 
     assert all(m.status == "processed" for m in inbound)
     assert all(m.status == "sent" and m.external_id for m in outbound)
     database.dispose()
+
+
+async def test_a_caseworker_works_a_request_with_the_citizen_on_telegram(telegram_emulator, running_bot):
+    token, settings = running_bot
+    from handlers.staff.team import add
+    from storage.models import RequestEvent
+
+    database = make_engine(settings.database)
+    with session_scope(database) as session:
+        add(session, "telegram:7201", "caseworker", "utilities", "Karim")
+    citizen = telegram_emulator.user(token, 7202, "Dilnoza", language_code="uz")
+    karim = telegram_emulator.user(token, 7201, "Karim", language_code="ru")
+
+    await citizen.send("/start")
+    await citizen.wait_for("Tilni tanlang")
+    await citizen.press("English")
+    await citizen.wait_for("Where do you live?")
+    await citizen.share_location(40.4897, 68.7842)
+    consent = await citizen.wait_for(lambda m: len(m.buttons) == 2)
+    await citizen.press(consent.buttons[0]["text"])
+    await citizen.wait_for(lambda m: len(m.buttons) == 6)
+    await citizen.send("No electricity in our street for three days")
+    confirm = await citizen.wait_for("Is that right?")
+    await citizen.press(confirm.buttons[0]["text"])
+    ack = await citizen.wait_for("Tracking code")
+    code = CODE.search(ack.text).group(0)
+
+    await karim.send("/inbox")
+    inbox = await karim.wait_for(code)
+    assert code in inbox.button_texts  # each listed request is a button
+    await karim.send(f"/take {code.lower()}")
+    await karim.wait_for(f"You have taken {code}")
+    await citizen.wait_for(f"Your request {code} has been taken")
+
+    await karim.send(f"/reply {code} A team comes tomorrow morning.")
+    reply = await citizen.wait_for("A team comes tomorrow morning.")
+    assert "Karim" not in reply.text
+
+    await karim.send(f"/ask {code} Which house number?")
+    await citizen.wait_for("Which house number?")
+    await citizen.send("Number 12")
+    await karim.wait_for("Number 12")
+
+    await karim.send(f"/close {code} The line was repaired.")
+    question = await citizen.wait_for(f"Was your request {code} resolved?")
+    await citizen.press(question.buttons[0]["text"])
+    stars = await citizen.wait_for(lambda m: len(m.buttons) == 5)
+    await citizen.press(stars.buttons[4]["text"])
+    await citizen.wait_for("add a comment")
+    await citizen.send("Thank you, quick work")
+    await citizen.wait_for("Thank you for your answer")
+
+    await citizen.send(f"/close {code} hacked")
+    await citizen.wait_for("only for the service's staff")
+
+    with session_scope(database) as session:
+        request = session.exec(select(Request).where(Request.code == code)).one()
+        assert (request.status, request.rating, request.rating_comment) == ("closed", 5, "Thank you, quick work")
+        kinds = [e.kind for e in session.exec(select(RequestEvent).where(RequestEvent.request_id == request.id).order_by(RequestEvent.id))]
+        refused = session.exec(select(Message).where(Message.status == "refused")).one()
+    assert kinds == ["created", "assign", "status", "reply", "status", "citizen_answer", "status", "status", "rating", "rating"]
+    assert refused.address == "telegram:7202"
+    database.dispose()
