@@ -1,0 +1,128 @@
+"""Flows alone, with no store and no network: a small in-memory view stands
+in for the world, and each row says "in this step, the citizen says X: the
+bot answers Y and moves to Z"."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from flows import actions as act
+from flows import lifecycle
+from flows.classifier import Classifier
+from flows.core import State
+from flows.messages import Incoming
+from flows.router import button_data, respond
+from flows.routing import Routing
+from flows.view import CategoryInfo, CitizenInfo, LocalityInfo, RequestInfo
+from storage.seed import read_seed
+
+CATALOG = read_seed("categories.json")
+CLASSIFIER = Classifier.from_catalog(CATALOG)
+NOW = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
+
+
+class MemoryView:
+    def __init__(self, citizen: CitizenInfo, requests: dict[str, RequestInfo] | None = None):
+        self.citizen = citizen
+        self.requests = requests or {}
+        self.places = {
+            "r": LocalityInfo("r", "region", None, {"en": "Syrdarya"}),
+            "d": LocalityInfo("d", "district", "r", {"en": "Guliston"}),
+            "v": LocalityInfo("v", "village", "d", {"en": "Dehqonobod"}, 40.49, 68.78),
+        }
+
+    def categories(self):
+        return [CategoryInfo(c["id"], c["names"], c.get("descriptions", {})) for c in CATALOG["categories"]]
+
+    def category(self, category_id):
+        return next((c for c in self.categories() if c.id == category_id), None)
+
+    def classify(self, text):
+        return CLASSIFIER.classify(text)
+
+    def localities(self, parent_id):
+        return [p for p in self.places.values() if p.parent_id == parent_id]
+
+    def locality(self, locality_id):
+        return self.places.get(locality_id)
+
+    def nearest_locality(self, latitude, longitude):
+        return self.places["v"], 1.2
+
+    def my_requests(self, limit=10):
+        return list(self.requests.values())[:limit]
+
+    def request_by_code(self, code):
+        return self.requests.get(code)
+
+    def new_code(self):
+        return "KX7-4MP"
+
+
+NEWCOMER = CitizenInfo(None, None, None, None)
+REGULAR = CitizenInfo(1, "en", "v", True)
+MENU = State("menu", "main", {"choices": [["new", "New request"], ["mine", "My requests"]]}, 4)
+FILED = {"KX7-4MP": RequestInfo("KX7-4MP", "utilities", "in_progress", "No light", NOW, NOW + timedelta(days=1))}
+
+
+def say(state: State, citizen: CitizenInfo, text: str = "", **fields):
+    return respond(state, Incoming("test", "test:1", text, external_id="1", **fields), MemoryView(citizen, FILED))
+
+
+@pytest.mark.parametrize(
+    "state, citizen, text, reply, flow, step",
+    [
+        (State(), NEWCOMER, "hello", "Choose your language", "onboarding", "language"),
+        (State("onboarding", "language", {}, 1), NEWCOMER, "русский", "Где вы живёте?", "onboarding", "place"),
+        (State("onboarding", "language", {}, 1), NEWCOMER, "Klingon", "Sorry, I can speak only these languages", "onboarding", "language"),
+        (MENU, REGULAR, "2", "Your requests:", "my_requests", "list"),
+        (MENU, REGULAR, "where is kx7 4mp?", "Status: in progress", "menu", "main"),
+        (MENU, REGULAR, "The street lights are broken on our road", "I understood this as", "request", "confirm"),
+        (MENU, REGULAR, "hi", "Hello! How can I help?", "menu", "main"),
+        (MENU, REGULAR, "???", "I did not receive any words", "menu", "main"),
+        (State("request", "describe", {}, 5), REGULAR, "cancel", "Cancelled.", "menu", "main"),
+        (State("status", "ask", {}, 5), REGULAR, "not a code", "does not look like a tracking code", "status", "ask"),
+    ],
+)
+def test_the_bot_answers_and_moves_on(state, citizen, text, reply, flow, step):
+    result = say(state, citizen, text)
+    assert reply in "\n".join(r.text for r in result.replies)
+    assert (result.state.flow, result.state.step) == (flow, step)
+
+
+def test_confirming_a_request_files_it_with_the_suggested_category():
+    state = State("request", "confirm", {"text": "No light", "category": "utilities", "score": 90.0, "choices": [["yes", "Yes"]]}, 7)
+    result = say(state, REGULAR, event={"type": "button", "data": button_data(7, "yes")})
+    (submit,) = [a for a in result.actions if isinstance(a, act.SubmitRequest)]
+    assert (submit.code, submit.category_id, submit.text) == ("KX7-4MP", "utilities", "No light")
+    assert "KX7-4MP" in result.replies[0].text
+
+
+def test_a_new_step_gets_a_new_menu_version_and_old_buttons_are_refused():
+    result = say(MENU, REGULAR, event={"type": "button", "data": button_data(3, "new")})
+    assert "earlier menu" in result.replies[0].text
+    assert (result.state.flow, result.state.step) == ("menu", "main") and result.replies[-1].choices  # the current menu again
+
+
+def test_the_language_chosen_speaks_at_once():
+    result = say(State("onboarding", "language", {"choices": [["lang:es", "Español"]]}, 1), NEWCOMER, "1")
+    assert result.actions == [act.SetLanguage("es")] and "¿Dónde vive?" in result.replies[0].text
+
+
+@pytest.mark.parametrize("current, target, allowed", [("new", "in_progress", True), ("closed", "resolved", False), ("closed", "reopened", True), ("duplicate", "in_progress", False)])
+def test_status_moves(current, target, allowed):
+    assert lifecycle.can_move(current, target) is allowed
+
+
+def test_routing_by_category_and_place_and_deadlines():
+    routing = Routing.from_seed(read_seed("routing.json"))
+    assert routing.department_for("roads_infrastructure", ["ar-ba-laplata", "ar-ba"]) == "obras_ba"
+    assert routing.department_for("roads_infrastructure", ["uz-syr"]) == "utilities"
+    assert routing.department_for("something_new", []) == "reception"
+    created = NOW
+    assert routing.deadline("emergency", created, None, created + timedelta(minutes=30)).state == "ok"
+    assert routing.deadline("emergency", created, None, created + timedelta(minutes=50)).state == "warning"
+    late = routing.deadline("emergency", created, created + timedelta(minutes=5), created + timedelta(hours=25))
+    assert (late.kind, late.state) == ("resolution", "breached")
