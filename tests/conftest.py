@@ -92,3 +92,12 @@ def catalog(database):
     from bot.catalog import Catalog
 
     return Catalog.from_store(database)
+
+
+@pytest.fixture
+def engine(database, catalog):
+    """The engine on the store, with nothing delivering its replies: tests
+    read them from what it returns, or from the outbox."""
+    from bot.engine import Engine
+
+    return Engine(database, catalog)

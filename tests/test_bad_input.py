@@ -8,17 +8,11 @@ import threading
 import pytest
 from sqlmodel import select
 
-from bot.engine import Engine
 from storage import queries
 from storage.db import session_scope
 from storage.models import Message, Request
 from tests.conversation import Chat
 from tests.test_conversations import onboard
-
-
-@pytest.fixture
-def engine(database, catalog):
-    return Engine(database, catalog)
 
 
 @pytest.fixture

@@ -13,11 +13,6 @@ from tests.conversation import Chat
 
 
 @pytest.fixture
-def engine(database, catalog):
-    return Engine(database, catalog)
-
-
-@pytest.fixture
 def ana(engine):
     return Chat(engine, "ana")
 

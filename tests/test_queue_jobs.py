@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot.engine import Engine
 from handlers.staff.team import add
 from notifications import jobs
 from notifications.scheduler import Scheduler
@@ -17,11 +16,6 @@ from storage.db import session_scope
 from storage.models import Request, RequestEvent, utcnow
 from tests.conversation import Chat, pushed
 from tests.test_conversations import onboard
-
-
-@pytest.fixture
-def engine(database, catalog):
-    return Engine(database, catalog)
 
 
 @pytest.fixture

@@ -6,17 +6,11 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from bot.engine import Engine
 from handlers.staff.team import add
 from storage.db import session_scope
 from storage.models import Message, Request, RequestEvent
 from tests.conversation import Chat, pushed
 from tests.test_conversations import onboard
-
-
-@pytest.fixture
-def engine(database, catalog):
-    return Engine(database, catalog)
 
 
 @pytest.fixture
