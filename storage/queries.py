@@ -7,17 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
-from storage.models import (
-    Category,
-    Citizen,
-    Conversation,
-    Identity,
-    Locality,
-    Message,
-    Request,
-    RequestEvent,
-    utcnow,
-)
+from storage.models import Category, Citizen, Identity, Locality, Message
 
 # -- citizens and identities --------------------------------------------------
 
@@ -37,11 +27,6 @@ def identity_for(session: Session, channel: str, address: str, name: str | None 
     session.add(identity)
     session.flush()
     return identity, citizen
-
-
-def citizen_by_address(session: Session, address: str) -> Citizen | None:
-    identity = session.get(Identity, address)
-    return session.get(Citizen, identity.citizen_id) if identity else None
 
 
 # -- messages --------------------------------------------------------------------
@@ -76,31 +61,6 @@ def count_messages(session: Session, direction: str | None = None, status: str |
     if status:
         statement = statement.where(Message.status == status)
     return session.exec(statement).one()
-
-
-# -- requests ----------------------------------------------------------------------
-
-
-def request_by_code(session: Session, code: str) -> Request | None:
-    return session.exec(select(Request).where(Request.code == code)).first()
-
-
-def requests_of_citizen(session: Session, citizen_id: int, limit: int = 10) -> list[Request]:
-    statement = select(Request).where(Request.citizen_id == citizen_id).order_by(Request.created_at.desc(), Request.id.desc()).limit(limit)
-    return list(session.exec(statement))
-
-
-def add_request(session: Session, request: Request, actor: str) -> Request:
-    """Store a new request together with its first event."""
-    session.add(request)
-    session.flush()
-    session.add(RequestEvent(request_id=request.id, actor=actor, kind="created", to_status=request.status, at=request.created_at))
-    return request
-
-
-def events_of(session: Session, request_id: int) -> list[RequestEvent]:
-    statement = select(RequestEvent).where(RequestEvent.request_id == request_id).order_by(RequestEvent.at, RequestEvent.id)
-    return list(session.exec(statement))
 
 
 # -- catalogue ----------------------------------------------------------------------
