@@ -126,3 +126,16 @@ def test_routing_by_category_and_place_and_deadlines():
     assert routing.deadline("emergency", created, None, created + timedelta(minutes=50)).state == "warning"
     late = routing.deadline("emergency", created, created + timedelta(minutes=5), created + timedelta(hours=25))
     assert (late.kind, late.state) == ("resolution", "breached")
+
+
+def test_likely_duplicates_across_scripts_and_word_order():
+    from flows.duplicates import Candidate, likeness, similar
+
+    assert likeness("Свет йўқ маҳаллада", "svet yo'q mahallada") > 90
+    mine = Candidate("AAA-222", "No hay agua en la calle Rivadavia", "utilities", "ar-ba-laplata", 1)
+    others = [
+        Candidate("BBB-333", "En la calle Rivadavia no hay agua", "utilities", "ar-ba-laplata", 2),
+        Candidate("CCC-444", "Se cortó la luz", "utilities", "ar-ba-laplata", 3),
+        Candidate("DDD-555", "No hay agua en la calle Rivadavia", "health", "ar-ba-laplata", 4),
+    ]
+    assert [code for code, _ in similar(mine, others)] == ["BBB-333"]

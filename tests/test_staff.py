@@ -294,3 +294,14 @@ def test_a_staff_group_works_and_its_chatter_is_left_alone(engine, database, sta
     assert not chatter.replies
     stranger = engine.handle(Incoming("console", group, f"/close {code} x", external_id="g3", sender="console:mallory", private=False))
     assert "only for the service's staff" in stranger.replies[0].text
+
+
+def test_the_card_points_at_likely_duplicates(engine, database, staff, ana):
+    first = file_request(ana, "No electricity in our street since Monday")
+    neighbour = Chat(engine, "bek")
+    onboard(neighbour)
+    second = file_request(neighbour, "Since Monday there is no electricity in our street")
+    other = file_request(neighbour, "The water pipe burst near the school")
+    karim = Chat(engine, "karim")
+    karim.send(f"/show {second}")
+    assert f"Possibly the same problem: {first}" in karim.text and other not in karim.text.split("Possibly")[1]

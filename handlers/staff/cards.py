@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import select
 
+from flows.duplicates import Candidate, similar
+from flows.lifecycle import OPEN
 from flows.messages import Choice
 from storage.models import Caseworker, Message, Request, RequestEvent, utcnow
 
@@ -65,12 +67,30 @@ def card(desk, request: Request, *, full: bool = False) -> tuple[str, list[Choic
         lines.append(f"📍 {request.latitude:.5f}, {request.longitude:.5f}")
     if request.resolution:
         lines.append(desk.t("staff_resolution", resolution=request.resolution))
+    if likely := duplicates_of(desk, request):
+        lines.append(desk.t("staff_possible_duplicates", codes=", ".join(f"{code} ({score:.0f}%)" for code, score in likely)))
     if request.rating:
         lines.append(f"⭐ {request.rating}/5" + (f" «{request.rating_comment}»" if request.rating_comment else ""))
     if full:
         lines += ["", desk.t("staff_messages")] + messages(desk, request) + ["", desk.t("staff_history")] + history(desk, request)
     choices = [Choice(button(action, request.code), desk.t(label)) for action, label in BUTTONS]
     return "\n".join(lines), choices
+
+
+def duplicates_of(desk, request: Request) -> list[tuple[str, float]]:
+    """Open requests of the same category from the last month most like this one."""
+    if request.status not in OPEN:
+        return []
+    since = request.created_at - timedelta(days=30)
+    statement = select(Request).where(
+        Request.category_id == request.category_id, Request.status.in_(OPEN), Request.created_at >= since, Request.id != request.id,
+    ).order_by(Request.id.desc()).limit(200)
+    others = [_candidate(r) for r in desk.session.exec(statement) if desk.sees(r)]
+    return similar(_candidate(request), others)
+
+
+def _candidate(request: Request) -> Candidate:
+    return Candidate(request.code, request.text, request.category_id, request.locality_id, request.citizen_id)
 
 
 def messages(desk, request: Request, limit: int = 20) -> list[str]:
