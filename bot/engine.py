@@ -31,6 +31,7 @@ from flows.messages import Incoming, Outgoing
 from flows.router import respond
 from handlers.staff import StaffDesk
 from flows.tracking import new_code
+from storage import identities
 from storage import message_path as path
 from storage.models import utcnow
 
@@ -143,6 +144,10 @@ class Engine:
                 changes["locality_id"] = locality_id
             case act.SetConsent(consent=consent):
                 changes.update(consent=consent, consent_at=utcnow())
+            case act.SetBroadcastOptOut(opted_out=opted_out):
+                changes["broadcasts_opted_out_at"] = utcnow() if opted_out else None
+            case act.LinkPhone(addresses=addresses):
+                identities.link(conn, citizen.id, addresses)
             case act.FlagForPerson(reason=reason):
                 inbound.update(status="needs_attention", error=reason)
             case act.SubmitRequest():

@@ -1,7 +1,9 @@
-"""The web server: Telegram's webhook and a health check.
+"""The web server: every webhook and a health check, in one ASGI app.
 
 ``POST /telegram`` accepts an update only with the right
-``X-Telegram-Bot-Api-Secret-Token``; ``GET /healthz`` says whether the store
+``X-Telegram-Bot-Api-Secret-Token``; ``POST /whatsapp`` and
+``POST /whatsapp/status`` take Twilio's signed posts (see
+:mod:`handlers.whatsapp`); ``GET /healthz`` says whether the store
 answers and the outbox and the scheduler are alive.
 """
 
@@ -23,7 +25,9 @@ from storage.models import utcnow
 MAX_BODY = 1_000_000
 
 
-def create_app(bot, telegram_app=None, webhook_secret: str = "") -> Starlette:
+def create_app(bot, telegram_app=None, webhook_secret: str = "", whatsapp=None) -> Starlette:
+    """``whatsapp``: a :class:`handlers.whatsapp.WhatsAppWebhook`, when WhatsApp is on."""
+
     async def healthz(request: Request) -> Response:
         checks = {}
         try:
@@ -54,7 +58,10 @@ def create_app(bot, telegram_app=None, webhook_secret: str = "") -> Starlette:
         await telegram_app.update_queue.put(Update.de_json(data, telegram_app.bot))
         return Response(status_code=200)
 
-    return Starlette(routes=[Route("/healthz", healthz), Route("/telegram", telegram, methods=["POST"])])
+    routes = [Route("/healthz", healthz), Route("/telegram", telegram, methods=["POST"])]
+    if whatsapp is not None:
+        routes += whatsapp.routes()
+    return Starlette(routes=routes)
 
 
 def _alive(beat) -> str:

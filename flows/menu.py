@@ -60,6 +60,9 @@ def answer(ctx: Context) -> Result:
     if ctx.msg.attachments or ctx.msg.location or (found and (
         len(text.split()) >= REQUEST_MIN_WORDS or found.score >= REQUEST_MIN_SCORE
     )):
+        if not text and any(a.kind in ("voice", "audio") for a in ctx.msg.attachments):
+            # A voice note may be all a citizen can send (common on WhatsApp): a person will listen.
+            return go(ctx, "request", ctx.say(ctx.t("got_voice_choose_topic")), step="choose", **draft_from(ctx, found))
         return go(ctx, "request", step="confirm" if text else "describe", **draft_from(ctx, found))
     return FLOW.enter(ctx, lead=[ctx.say(ctx.t("not_understood"))])
 

@@ -1,6 +1,8 @@
 """One entry point for every incoming message: :func:`respond`.
 
-It decides the citizen's language, reads a pressed button or a typed choice,
+It decides the citizen's language, answers STOP/START (:mod:`flows.optout`)
+and a shared own contact (:mod:`flows.linking`) before anything else, reads a
+pressed button or a typed choice,
 honours the words that work from any step (menu, cancel, help), catches what
 no step can use (empty text, stickers, unknown commands, stale buttons) and
 otherwise hands the message to the current step of the current flow.
@@ -11,7 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from flows import registry
+from flows import linking, optout, registry
+from flows.actions import SetLanguage
 from flows.choices import match_choice
 from flows.core import Context, Result, State
 from flows.i18n import DEFAULT_LANGUAGE, guess_language
@@ -53,14 +56,15 @@ def respond(state: State, msg: Incoming, view: View) -> Result:
 
 def _language_after(result: Result, current: str) -> str:
     """A step that just set the language wants the next prompt in it."""
-    from flows.actions import SetLanguage
-
     chosen = [a.language for a in result.actions if isinstance(a, SetLanguage)]
     return chosen[-1] if chosen else current
 
 
 def _route(ctx: Context) -> Result:
     msg, state = ctx.msg, ctx.state
+    for early in (optout.answer, linking.answer):
+        if (result := early(ctx)) is not None:
+            return result
     if not state.flow or state.flow not in registry.FLOWS or state.step not in registry.get(state.flow).steps:
         return registry.start(ctx)
 

@@ -94,6 +94,10 @@ def _location(message: Message) -> Location | None:
 
 
 def _event(message: Message) -> dict | None:
+    contact, user = message.contact, message.from_user
+    if contact and user and contact.user_id == user.id:
+        # Telegram vouches the number is the sender's own: it may link channels (flows.linking).
+        return {"type": "own_contact", "phone": contact.phone_number}
     kind = next((k for k in UNSUPPORTED if getattr(message, k, None)), None)
     return {"type": "unsupported", "kind": kind} if kind else None
 

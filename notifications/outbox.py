@@ -4,14 +4,24 @@ Replies are rows in the store before anything is sent (the engine commits
 them with the message that caused them). The outbox claims due rows with a
 lease, hands each to its channel's sender at the pace the channel allows,
 and records the outcome: ``sent``; ``retry`` with exponential back-off (or
-the channel's own ``retry_after``); ``failed`` with the reason. Messages to
-one address go out in the order they were queued.
+the channel's own ``retry_after``); ``failed`` with the reason; ``held``
+when the channel may not deliver it now (WhatsApp's closed 24-hour window
+with no template for it): the row keeps the reason for staff to see, and
+when the channel says the citizen wrote again (:meth:`Outbox.citizen_wrote`)
+the next round puts it back in the queue — in the same transaction that
+claims, so it goes out before the newer replies. Messages to one address go
+out in the order they were queued.
+
+Announcements (``template`` = a kind in :data:`BROADCAST_KINDS`) never reach
+a citizen who opted out of them, even when queued before the opt-out;
+answers about the citizen's own requests always do.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -21,14 +31,16 @@ from sqlmodel import Session, select
 from flows.messages import Choice, Outgoing
 from notifications.ratelimit import RateLimiter
 from notifications.senders import SendResult, Sender
-from storage import queries
+from storage import delivery, queries
 from storage.db import session_scope
-from storage.models import Identity, Message, utcnow
+from storage.models import Citizen, Identity, Message, utcnow
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 LEASE = timedelta(seconds=60)
 BATCH = 100
+BROADCAST_KINDS = frozenset({"broadcast"})
+OPTED_OUT = "the citizen opted out of announcements"
 
 
 def to_outgoing(row: Message) -> Outgoing:
@@ -57,10 +69,19 @@ class Outbox:
         self.wake = asyncio.Event()
         self.alive_at: datetime | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._wrote: set[str] = set()  # addresses whose held messages may go again
+        self._wrote_lock = threading.Lock()
 
     def add_sender(self, sender: Sender) -> None:
         self.senders[sender.channel] = sender
         self.limiters[sender.channel] = RateLimiter(sender.per_second)
+
+    def citizen_wrote(self, address: str) -> None:
+        """The citizen at ``address`` wrote: what was held for them may go
+        (callable from any thread; a set, so the hot path costs no query)."""
+        with self._wrote_lock:
+            self._wrote.add(address)
+        self.notify()
 
     def notify(self) -> None:
         """Ask for a delivery round now (callable from any thread)."""
@@ -71,15 +92,27 @@ class Outbox:
         """One round: claim what is due and send it. Returns how many were tried."""
         if not self.senders:
             return 0
-        now = self.clock()
-        with session_scope(self.database) as session:
-            rows = queries.claim_outbound(session, now, BATCH, LEASE, channels=list(self.senders))
-            claimed = [(row.id, row.attempts, to_outgoing(row)) for row in rows]
+        claimed = self._claim()
         by_address: dict[str, list] = defaultdict(list)
         for item in claimed:
             by_address[item[2].address].append(item)
         await asyncio.gather(*(self._send_in_order(items) for items in by_address.values()))
         return len(claimed)
+
+    def _claim(self) -> list[tuple[int, int, Outgoing]]:
+        now = self.clock()
+        with self._wrote_lock:
+            wrote, self._wrote = self._wrote, set()
+        try:
+            with session_scope(self.database) as session:
+                if wrote:
+                    delivery.release_held(session.connection(), sorted(wrote))
+                rows = _drop_opted_out(session, queries.claim_outbound(session, now, BATCH, LEASE, channels=list(self.senders)))
+                return [(row.id, row.attempts, to_outgoing(row)) for row in rows]
+        except Exception:
+            with self._wrote_lock:  # try again next round
+                self._wrote |= wrote
+            raise
 
     async def _send_in_order(self, items: list) -> None:
         for message_id, attempts, outgoing in items:
@@ -108,12 +141,23 @@ class Outbox:
             elif result.status == "retry" and attempts < MAX_ATTEMPTS:
                 delay = result.retry_after if result.retry_after is not None else backoff(attempts)
                 row.status, row.next_attempt_at = "retry", now + timedelta(seconds=delay)
+            elif result.status == "held":  # waits for the citizen; holding costs no attempt
+                row.status, row.next_attempt_at, row.attempts = "held", None, max(0, attempts - 1)
             elif result.status == "blocked":
                 row.status, row.next_attempt_at = "failed", None
                 _stop_contact(session, row.address, now)
             else:
                 row.status, row.next_attempt_at = "failed", None
             session.add(row)
+
+    def settle(self, message_id: int, result: SendResult) -> None:
+        """Record an outcome learned after the send (a channel's delivery
+        report saying it failed after all): sorted like a send's outcome."""
+        with session_scope(self.database) as session:
+            attempts = session.get(Message, message_id).attempts
+        self._record(message_id, attempts, result)
+        if result.status == "retry":
+            self.notify()
 
     def _release(self, message_ids: list[int]) -> None:
         if not message_ids:
@@ -141,6 +185,20 @@ class Outbox:
                 await asyncio.wait_for(self.wake.wait(), idle_seconds)
             except TimeoutError:
                 pass
+
+
+def _drop_opted_out(session: Session, rows: list[Message]) -> list[Message]:
+    """Claimed rows minus announcements to citizens who said STOP; those fail with the reason."""
+    kept = []
+    for row in rows:
+        if (row.payload or {}).get("template") in BROADCAST_KINDS and row.citizen_id is not None:
+            citizen = session.get(Citizen, row.citizen_id)
+            if citizen is not None and citizen.broadcasts_opted_out_at is not None:
+                row.status, row.error, row.next_attempt_at = "failed", OPTED_OUT, None
+                session.add(row)
+                continue
+        kept.append(row)
+    return kept
 
 
 def _stop_contact(session: Session, address: str, now: datetime) -> None:

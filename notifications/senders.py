@@ -4,6 +4,8 @@ A sender turns one stored outbound message into the channel's API call and
 says how it went, sorted so the outbox knows what to do next: ``sent``;
 ``retry`` (throttled, a server error, the network) after ``retry_after``;
 ``blocked`` (the citizen blocked the bot or opted out: stop this contact);
+``held`` (it may not go out now, e.g. WhatsApp's 24-hour window is closed
+and no template fits: it waits, with the reason, until the citizen writes);
 ``failed`` (anything else, with the reason).
 """
 
@@ -17,7 +19,7 @@ from flows.messages import Outgoing
 
 @dataclass(frozen=True)
 class SendResult:
-    status: str  # sent | retry | blocked | failed
+    status: str  # sent | retry | blocked | held | failed
     external_id: str | None = None
     error: str | None = None
     retry_after: float | None = None
@@ -33,6 +35,10 @@ class SendResult:
     @classmethod
     def blocked(cls, error: str) -> SendResult:
         return cls("blocked", error=error)
+
+    @classmethod
+    def held(cls, reason: str) -> SendResult:
+        return cls("held", error=reason)
 
     @classmethod
     def failed(cls, error: str) -> SendResult:

@@ -1,6 +1,7 @@
 """What a channel needs from the store around delivery, beyond the outbox:
 when the citizen last wrote (WhatsApp's 24-hour window), putting held
-messages back in the queue once they write again, and a delivery report
+messages back in the queue once they write again (the outbox does, in its
+claiming transaction), and a delivery report
 moving a sent message forward.
 
 Every function takes an open :class:`~sqlalchemy.engine.Connection` first.
@@ -25,7 +26,7 @@ PROGRESS = ("queued", "sending", "sent", "delivered", "read")
 _LAST_INBOUND = select(_C.c.last_inbound_at).where(_C.c.address == bindparam("address"))
 _RELEASE_HELD = (
     update(_M)
-    .where(_M.c.address == bindparam("key"), _M.c.direction == "out", _M.c.status == "held")
+    .where(_M.c.address.in_(bindparam("keys", expanding=True)), _M.c.direction == "out", _M.c.status == "held")
     .values(status="queued", next_attempt_at=None)
 )
 _OUTBOUND_BY_ID = select(_M.c.id, _M.c.status, _M.c.address).where(
@@ -38,10 +39,10 @@ def last_inbound_at(conn: Connection, address: str) -> datetime | None:
     return conn.execute(_LAST_INBOUND, {"address": address}).scalar()
 
 
-def release_held(conn: Connection, address: str) -> int:
-    """Queue again every message held for ``address``; returns how many.
+def release_held(conn: Connection, addresses: list[str]) -> int:
+    """Queue again every message held for ``addresses``; returns how many.
     The held reason stays in ``error`` until the next attempt overwrites it."""
-    return conn.execute(_RELEASE_HELD, {"key": address}).rowcount
+    return conn.execute(_RELEASE_HELD, {"keys": addresses}).rowcount
 
 
 def outbound_by_external_id(conn: Connection, channel: str, external_id: str) -> Row | None:

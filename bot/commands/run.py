@@ -18,7 +18,8 @@ log = logging.getLogger("onewindow")
 NOTHING_CONFIGURED = """\
 No channel is configured, so there is nobody to talk to but you.
 To connect Telegram, set TELEGRAM_BOT_TOKEN (from @BotFather) in .env or the
-environment; see .env.example for every setting.
+environment; for WhatsApp, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and
+TWILIO_WHATSAPP_FROM. See .env.example for every setting.
 Opening the console chat instead: you are a citizen writing to the bot.
 """
 
@@ -30,7 +31,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = Settings.load()
     configure_logging(settings.log_level)
-    if not settings.telegram_enabled:
+    if settings.twilio_account_sid and not settings.whatsapp_enabled:
+        log.warning("WhatsApp is off: TWILIO_ACCOUNT_SID must look like AC + 32 hex digits, with TWILIO_AUTH_TOKEN and a sender")
+    if not settings.telegram_enabled and not settings.whatsapp_enabled:
         print(NOTHING_CONFIGURED, file=sys.stderr)
         from bot.commands import chat
 
@@ -40,10 +43,50 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def serve(settings: Settings, *, web: bool = True, stop: asyncio.Event | None = None) -> None:
-    from handlers.telegram import TelegramSender, build_application
-
     stop = stop or _stop_on_signals()
     bot = build(settings)
+    telegram = await _start_telegram(settings, bot) if settings.telegram_enabled else None
+    whatsapp = _start_whatsapp(settings, bot) if settings.whatsapp_enabled else None
+    webhook = telegram is not None and bool(settings.telegram_webhook_url)
+    tasks = [asyncio.create_task(bot.outbox.run(), name="outbox")]
+    bot.scheduler.start()
+    if web or webhook or whatsapp:  # WhatsApp only ever arrives by webhook
+        tasks.append(asyncio.create_task(_web(settings, bot, telegram, whatsapp), name="web"))
+    try:
+        await stop.wait()
+    finally:
+        bot.scheduler.shutdown()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if telegram is not None:
+            await _stop_telegram(telegram)
+        if whatsapp is not None:
+            await whatsapp.close()
+        bot.database.dispose()
+
+
+def _start_whatsapp(settings: Settings, bot):
+    from handlers.whatsapp import connect
+
+    whatsapp = connect(
+        bot.engine, bot.outbox, bot.database,
+        account_sid=settings.twilio_account_sid, auth_token=settings.twilio_auth_token,
+        public_url=settings.twilio_public, sender=settings.twilio_whatsapp_from,
+        messaging_service_sid=settings.twilio_messaging_service_sid,
+        status_callback=settings.twilio_status_callback_url, templates=settings.whatsapp_template_sids,
+        api_base_url=settings.twilio_api_base_url,
+    )
+    if not settings.twilio_public:
+        log.warning("TWILIO_PUBLIC_URL is not set: signatures are checked against the URL rebuilt from X-Forwarded-* headers")
+    log.info("WhatsApp: webhook at %s/whatsapp, templates for %s", settings.twilio_public or "<public URL>",
+             ", ".join(sorted(settings.whatsapp_template_sids)) or "nothing")
+    return whatsapp
+
+
+async def _start_telegram(settings: Settings, bot):
+    from handlers.telegram import TelegramSender, build_application
+
     webhook = bool(settings.telegram_webhook_url)
     telegram = build_application(settings.telegram_bot_token, settings.telegram_api, bot.engine, webhook=webhook)
     await telegram.initialize()
@@ -56,30 +99,22 @@ async def serve(settings: Settings, *, web: bool = True, stop: asyncio.Event | N
         await telegram.bot.delete_webhook()
         await telegram.updater.start_polling(poll_interval=settings.telegram_poll_interval)
         log.info("Telegram: long polling")
-    tasks = [asyncio.create_task(bot.outbox.run(), name="outbox")]
-    bot.scheduler.start()
-    if web or webhook:
-        tasks.append(asyncio.create_task(_web(settings, bot, telegram), name="web"))
-    try:
-        await stop.wait()
-    finally:
-        bot.scheduler.shutdown()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if telegram.updater and telegram.updater.running:
-            await telegram.updater.stop()
-        await telegram.stop()
-        await telegram.shutdown()
-        bot.database.dispose()
+    return telegram
 
 
-async def _web(settings: Settings, bot, telegram) -> None:
+async def _stop_telegram(telegram) -> None:
+    if telegram.updater and telegram.updater.running:
+        await telegram.updater.stop()
+    await telegram.stop()
+    await telegram.shutdown()
+
+
+async def _web(settings: Settings, bot, telegram, whatsapp=None) -> None:
     import uvicorn
 
     from bot.web import create_app
 
-    app = create_app(bot, telegram, settings.telegram_webhook_secret)
+    app = create_app(bot, telegram, settings.telegram_webhook_secret, whatsapp)
     config = uvicorn.Config(app, host=settings.web_host, port=settings.web_port, log_level="warning", lifespan="off")
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # the runner owns the signals

@@ -1,0 +1,261 @@
+"""The WhatsApp channel through Twilio: the webhooks.
+
+``POST /whatsapp`` is Twilio's form post for each message a citizen sends.
+It is taken only with a valid ``X-Twilio-Signature`` (the twilio library's
+``RequestValidator``, computed over the public URL Twilio was configured
+with: :func:`signed_url`), read into one :class:`~flows.messages.Incoming`
+(keyed by ``MessageSid``, so a delivery Twilio retries is handled once) and
+handled by the engine in a worker thread, after which the answer is an empty
+TwiML document. Replies never leave in this request: the engine queues them
+and the outbox sends them through the REST API (:mod:`handlers.whatsapp_sender`).
+
+``POST /whatsapp/status`` is Twilio's delivery report for a message we sent:
+it moves the stored message forward (sent > delivered > read), or sorts a
+late failure like a failed send (retry, stop the contact, hold, or fail
+with Twilio's error code).
+
+A post Twilio would never send — unsigned or wrongly signed (403), too large
+(413), missing what every message has (400, with the reason) — is refused
+before anything is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+from twilio.request_validator import RequestValidator
+
+from flows.linking import normalize_phone
+from flows.messages import Attachment, Incoming, Location, utcnow
+from handlers.whatsapp_sender import CHANNEL, TWILIO_API, WhatsAppSender, sort_error, twilio_client
+from storage import delivery
+
+log = logging.getLogger(__name__)
+INBOUND_PATH = "/whatsapp"
+STATUS_PATH = "/whatsapp/status"
+MAX_BODY = 64 * 1024  # a message with ten media and 4,096 characters of Cyrillic is about 40 KB
+MAX_MEDIA = 10
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+_SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
+UNSUPPORTED = {"sticker", "reaction", "unsupported"}  # MessageType values with nothing to read
+LANGUAGE_BY_PREFIX = {"+54": "es"}  # a safe first guess; Uzbekistan's numbers say nothing of the script
+
+
+class BadForm(ValueError):
+    """A post that is not a message Twilio would send; the text says why."""
+
+
+def to_incoming(form: Mapping[str, str]) -> Incoming:
+    """The normalized message for one of Twilio's inbound WhatsApp posts."""
+    sid = _required(form, "MessageSid")
+    if not _SID.match(sid):
+        raise BadForm("MessageSid is not a Twilio message SID")
+    channel, _, number = _required(form, "From").partition(":")
+    e164 = normalize_phone(number) if channel == CHANNEL else None
+    if e164 is None:
+        raise BadForm("From is not a WhatsApp address (whatsapp:+<number>)")
+    kind = form.get("MessageType", "")
+    unsupported = kind in UNSUPPORTED and not form.get("Body")
+    payload = form.get("ButtonPayload")
+    event = {"type": "unsupported", "kind": kind} if unsupported else ({"type": "template_button", "payload": payload} if payload else None)
+    return Incoming(
+        channel=CHANNEL,
+        address=f"{CHANNEL}:{e164}",
+        text=form.get("Body") or form.get("ButtonText") or "",
+        external_id=sid,
+        name=(form.get("ProfileName") or "")[:200] or None,
+        attachments=() if unsupported else _media(form),
+        location=_location(form),
+        event=event,
+        language_hint=next((lang for prefix, lang in LANGUAGE_BY_PREFIX.items() if e164.startswith(prefix)), None),
+    )
+
+
+def _required(form: Mapping[str, str], name: str) -> str:
+    value = form.get(name, "").strip()
+    if not value:
+        raise BadForm(f"{name} is missing")
+    return value
+
+
+def _media(form: Mapping[str, str]) -> tuple[Attachment, ...]:
+    raw = form.get("NumMedia", "0") or "0"
+    if not raw.isdigit() or int(raw) > MAX_MEDIA:
+        raise BadForm(f"NumMedia must be a number from 0 to {MAX_MEDIA}")
+    found = []
+    for index in range(int(raw)):
+        url = _required(form, f"MediaUrl{index}")
+        if not url.startswith("https://") and not url.startswith("http://"):
+            raise BadForm(f"MediaUrl{index} is not a URL")
+        content_type = form.get(f"MediaContentType{index}") or None
+        found.append(Attachment(_kind(content_type or ""), url, content_type))
+    return tuple(found)
+
+
+def _kind(content_type: str) -> str:
+    """WhatsApp voice notes are audio/ogg (opus); other audio is a file."""
+    major = content_type.split("/", 1)[0]
+    if major == "image":
+        return "photo"
+    if major == "audio":
+        return "voice" if "ogg" in content_type or "opus" in content_type else "audio"
+    return "video" if major == "video" else "document"
+
+
+def _location(form: Mapping[str, str]) -> Location | None:
+    if not form.get("Latitude") and not form.get("Longitude"):
+        return None
+    try:
+        latitude, longitude = float(form.get("Latitude", "")), float(form.get("Longitude", ""))
+    except ValueError:
+        raise BadForm("Latitude and Longitude must both be numbers") from None
+    if not (math.isfinite(latitude) and math.isfinite(longitude) and abs(latitude) <= 90 and abs(longitude) <= 180):
+        raise BadForm("Latitude or Longitude is out of range")
+    return Location(latitude, longitude, form.get("Address") or None, form.get("Label") or None)
+
+
+def signed_url(request: Request, public_url: str, path: str) -> str:
+    """The URL Twilio signed: the public URL it posts to (behind a proxy the
+    local one differs) plus ``path`` and the query. Without a configured
+    public URL it is rebuilt from the proxy's X-Forwarded-* headers."""
+    base = public_url.rstrip("/") if public_url else _forwarded_base(request)
+    query = request.url.query
+    return f"{base}{path}?{query}" if query else f"{base}{path}"
+
+
+def _forwarded_base(request: Request) -> str:
+    headers = request.headers
+    proto = headers.get("x-forwarded-proto", request.url.scheme).split(",")[0].strip()
+    host = headers.get("x-forwarded-host", headers.get("host", request.url.netloc)).split(",")[0].strip()
+    return f"{proto}://{host}{headers.get('x-forwarded-prefix', '').rstrip('/')}"
+
+
+async def read_body(request: Request, limit: int) -> bytes | None:
+    """The body, or None once it is longer than ``limit`` (read no further)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class WhatsAppWebhook:
+    """The two webhook endpoints, bound to the engine, the outbox and the store."""
+
+    def __init__(self, engine, outbox, database, auth_token: str, public_url: str = "", *, max_body: int = MAX_BODY):
+        if not auth_token:
+            raise ValueError("TWILIO_AUTH_TOKEN is needed to check Twilio's signatures")
+        self.engine, self.outbox, self.database = engine, outbox, database
+        self.validator = RequestValidator(auth_token)
+        self.public_url = public_url
+        self.max_body = max_body
+        self.sender: WhatsAppSender | None = None  # set by connect()
+        # On SQLite each message's transaction takes the one write lock first:
+        # one thread handling them in turn beats several asleep in SQLite's busy
+        # handler (same throughput, half the p99). PostgreSQL takes them in parallel.
+        sqlite = getattr(getattr(database, "dialect", None), "name", "") == "sqlite"
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="whatsapp-engine") if sqlite else None
+
+    async def close(self) -> None:
+        if self.sender is not None:
+            await self.sender.client.http_client.close()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+
+    def routes(self) -> list[Route]:
+        return [Route(INBOUND_PATH, self.inbound, methods=["POST"]), Route(STATUS_PATH, self.status, methods=["POST"])]
+
+    async def inbound(self, request: Request) -> Response:
+        form = await self._signed_form(request, INBOUND_PATH)
+        if isinstance(form, Response):
+            return form
+        try:
+            incoming = to_incoming(form)
+        except BadForm as error:
+            return PlainTextResponse(str(error), status_code=400)
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._receive, incoming)
+        return Response(EMPTY_TWIML, media_type="text/xml")
+
+    def _receive(self, incoming: Incoming) -> None:
+        """Handle the message; the window being open again, what was held
+        for this citizen may go (the outbox queues it in its next round)."""
+        if not self.engine.handle(incoming).duplicate:
+            self.outbox.citizen_wrote(incoming.address)
+
+    async def status(self, request: Request) -> Response:
+        form = await self._signed_form(request, STATUS_PATH)
+        if isinstance(form, Response):
+            return form
+        sid, status = form.get("MessageSid", "").strip(), form.get("MessageStatus", "").strip()
+        if not sid or not status:
+            return PlainTextResponse("MessageSid and MessageStatus are required", status_code=400)
+        await asyncio.to_thread(self._report, sid, status, form.get("ErrorCode", ""), form.get("ErrorMessage", ""))
+        return Response(status_code=200)
+
+    def _report(self, sid: str, status: str, error_code: str, error_message: str) -> None:
+        with self.database.begin() as conn:
+            row = delivery.outbound_by_external_id(conn, CHANNEL, sid)
+            if row is None:
+                log.debug("delivery report for a message we do not know: %s %s", sid, status)
+                return
+            if status in delivery.PROGRESS:
+                delivery.advance(conn, row.id, row.status, status)
+                return
+        if status in ("failed", "undelivered"):
+            code = int(error_code) if error_code.isdigit() else None
+            reason = f"{status}: Twilio {code or 'error'}" + (f": {error_message}" if error_message else "")
+            self.outbox.settle(row.id, sort_error(code, None, reason))
+
+    async def _signed_form(self, request: Request, path: str) -> dict[str, str] | Response:
+        body = await read_body(request, self.max_body)
+        if body is None:
+            return PlainTextResponse("request body too large", status_code=413)
+        try:
+            form = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        except (UnicodeDecodeError, ValueError):
+            return PlainTextResponse("the body is not a UTF-8 form", status_code=400)
+        signature = request.headers.get("x-twilio-signature", "")
+        if not signature or not self.validator.validate(signed_url(request, self.public_url, path), form, signature):
+            return PlainTextResponse("invalid or missing X-Twilio-Signature", status_code=403)
+        return form
+
+
+def last_inbound_reader(database) -> Callable[[str], datetime | None]:
+    """When the citizen at an address last wrote, read from the store."""
+
+    def last_inbound(address: str) -> datetime | None:
+        with database.connect() as conn:
+            return delivery.last_inbound_at(conn, address)
+
+    return last_inbound
+
+
+def connect(engine, outbox, database, *, account_sid: str, auth_token: str, public_url: str = "", sender: str = "",
+            messaging_service_sid: str = "", status_callback: str | None = None, templates: dict[str, str] | None = None,
+            api_base_url: str = TWILIO_API, clock: Callable[[], datetime] = utcnow) -> WhatsAppWebhook:
+    """Both halves of the channel: the sender joins the outbox; the webhook
+    (holding the sender, to close it at the end) is for the web server."""
+    client = twilio_client(account_sid, auth_token, api_base_url)
+    whatsapp = WhatsAppSender(
+        client, last_inbound=last_inbound_reader(database), sender=sender, messaging_service_sid=messaging_service_sid,
+        status_callback=status_callback, templates=templates, clock=clock,
+    )
+    outbox.add_sender(whatsapp)
+    webhook = WhatsAppWebhook(engine, outbox, database, auth_token, public_url)
+    webhook.sender = whatsapp
+    return webhook

@@ -1,0 +1,170 @@
+"""Sending on WhatsApp: the real twilio client talks HTTP to the loopback
+fake Twilio, which checks every request against Twilio's OpenAPI
+description. Inside the 24-hour window replies go free-form; outside it as
+the approved template for their kind, or held (with the reason) until the
+citizen writes again. Twilio's errors are sorted; nothing is dropped."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from bot.engine import outbound_values
+from flows.messages import Outgoing
+from handlers.whatsapp_sender import WhatsAppSender, twilio_client
+from storage.db import session_scope
+from storage.models import Conversation, Identity, Message, utcnow
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER, TEMPLATES, fake_twilio, whatsapp_bot  # noqa: F401
+
+ROSA = "whatsapp:+5492215550134"
+
+
+@pytest.fixture
+async def bot(database_url, fake_twilio):  # noqa: F811
+    async with whatsapp_bot(database_url, fake_twilio) as bot:
+        await bot.post("/whatsapp", fake_twilio.webhook("text"))  # Rosa writes first
+        await bot.deliver()
+        yield bot
+
+
+def queue(database, text: str, **fields) -> int:
+    """A message put in the outbox the way staff answers and announcements are."""
+    with session_scope(database) as session:
+        citizen_id = session.get(Identity, ROSA).citizen_id
+        row = Message(**outbound_values(Outgoing(ROSA, text, **fields), citizen_id, None))
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def message(database, message_id: int) -> Message:
+    with session_scope(database) as session:
+        return session.get(Message, message_id)
+
+
+def last_wrote(database, hours_ago: float) -> None:
+    with session_scope(database) as session:
+        conversation = session.get(Conversation, ROSA)
+        conversation.last_inbound_at = utcnow() - timedelta(hours=hours_ago)
+        session.add(conversation)
+
+
+async def test_inside_the_window_a_long_answer_goes_free_form_in_pieces(bot):
+    answer = "La cuadrilla revisó el transformador de su calle y lo reemplazará mañana. " * 40
+    message_id = queue(bot.database, answer)
+    sent = await bot.deliver()
+    assert len(sent) == 2 and all(len(r.body) <= 1600 for r in sent)
+    assert {(r.form["From"], r.to) for r in sent} == {(OUR_NUMBER, ROSA)}
+    assert message(bot.database, message_id).external_id == sent[-1].sid  # reports follow the last piece
+    assert bot.twilio.problems == []
+
+
+async def test_outside_the_window_an_answer_goes_as_the_approved_template(bot):
+    last_wrote(bot.database, hours_ago=25)
+    message_id = queue(bot.database, "Su reclamo fue resuelto.", template="reply", template_variables={"1": "KX7-4MP", "2": "Su reclamo\nfue resuelto."})
+    [sent] = await bot.deliver()
+    assert sent.form["ContentSid"] == TEMPLATES["reply"] and "Body" not in sent.form
+    assert json.loads(sent.form["ContentVariables"]) == {"1": "KX7-4MP", "2": "Su reclamo fue resuelto."}
+    assert message(bot.database, message_id).status == "sent"
+    assert bot.twilio.problems == []
+
+
+async def test_a_message_with_no_kind_outside_the_window_is_a_reply_with_its_text(bot):
+    last_wrote(bot.database, hours_ago=30)
+    queue(bot.database, "Hola Rosa, ¿pudo conseguir el turno?")
+    [sent] = await bot.deliver()
+    assert sent.form["ContentSid"] == TEMPLATES["reply"]
+    assert json.loads(sent.form["ContentVariables"]) == {"1": "Hola Rosa, ¿pudo conseguir el turno?"}
+
+
+async def test_with_no_template_it_is_held_with_the_reason_and_sent_when_the_citizen_writes(bot):
+    last_wrote(bot.database, hours_ago=48)
+    held_id = queue(bot.database, "Mañana pasa la unidad móvil por su barrio.", template="broadcast")
+    assert await bot.deliver() == []
+    held = message(bot.database, held_id)
+    assert held.status == "held" and held.attempts == 0
+    assert "24-hour window is closed" in held.error and "'broadcast'" in held.error
+    assert await bot.deliver() == []  # and it stays held, not retried in a loop
+
+    await bot.post("/whatsapp", bot.twilio.webhook("text", Body="menu"))
+    sent = await bot.deliver()
+    assert "Mañana pasa la unidad móvil por su barrio." in [r.body for r in sent]
+    assert message(bot.database, held_id).status == "sent"
+    assert bot.twilio.problems == []
+
+
+async def test_a_citizen_who_blocked_the_sender_is_not_written_to_again(bot):
+    first, second = queue(bot.database, "Primera"), queue(bot.database, "Segunda")
+    bot.twilio.fail_next(400, 21610, "Attempt to send to unsubscribed recipient")
+    await bot.deliver()
+    assert message(bot.database, first).status == "failed" and "21610" in message(bot.database, first).error
+    assert message(bot.database, second).error == "contact blocked the bot"
+    with session_scope(bot.database) as session:
+        assert session.get(Identity, ROSA).blocked_at is not None
+
+
+@pytest.mark.parametrize("status, code", [(429, 20429), (400, 63018), (500, 20500), (503, 20503)])
+async def test_throttling_and_server_errors_are_retried_with_back_off(bot, status, code):
+    message_id = queue(bot.database, "Su turno es el martes.")
+    bot.twilio.fail_next(status, code, "try later")
+    assert await bot.deliver() != []
+    retried = message(bot.database, message_id)
+    assert retried.status == "retry" and f"Twilio {code}" in retried.error
+    assert retried.next_attempt_at > utcnow()
+
+
+async def test_any_other_error_fails_with_twilios_reason(bot):
+    message_id = queue(bot.database, "Hola")
+    bot.twilio.fail_next(400, 21211, "Invalid 'To' Phone Number")
+    await bot.deliver()
+    failed = message(bot.database, message_id)
+    assert failed.status == "failed" and "Twilio 21211" in failed.error and "Invalid 'To' Phone Number" in failed.error
+
+
+async def test_twilio_out_of_reach_is_retried(bot):
+    sender = bot.bot.outbox.senders["whatsapp"]
+    sender.client.http_client.base_url = "http://127.0.0.1:9"  # nothing listens there
+    message_id = queue(bot.database, "Hola")
+    await bot.deliver()
+    assert message(bot.database, message_id).status == "retry"
+
+
+async def test_a_messaging_service_can_send_instead_of_a_number(fake_twilio):  # noqa: F811
+    client = twilio_client(ACCOUNT_SID, AUTH_TOKEN, fake_twilio.url)
+    service = "MG" + "c3" * 16
+    sender = WhatsAppSender(client, last_inbound=lambda address: utcnow(), messaging_service_sid=service)
+    result = await sender.send(Outgoing(ROSA, "Hola"))
+    assert result.status == "sent" and fake_twilio.requests[-1].form["MessagingServiceSid"] == service
+    assert "From" not in fake_twilio.requests[-1].form and fake_twilio.problems == []
+    await client.http_client.close()
+
+
+async def test_the_fake_twilio_holds_requests_to_twilios_own_description(fake_twilio):  # noqa: F811
+    client = twilio_client(ACCOUNT_SID, AUTH_TOKEN, fake_twilio.url)
+    photos = ["https://bot.example.org/a.jpg", "https://bot.example.org/b.jpg"]
+    await client.messages.create_async(to=ROSA, from_=OUR_NUMBER, media_url=photos)
+    assert fake_twilio.requests[-1].params["MediaUrl"] == photos and fake_twilio.problems == []
+
+    wrong = [
+        {"To": ROSA, "From": OUR_NUMBER, "ContentSid": TEMPLATES["reply"], "ContentVariables": '["not", "an object"]'},
+        {"To": ROSA, "From": OUR_NUMBER, "Body": "x" * 1601},
+        {"To": "5492215550134", "From": OUR_NUMBER, "Body": "no plus"},
+        {"To": ROSA, "From": OUR_NUMBER, "Body": "hi", "StatusCallback": "https://bad_host.example.org/s"},
+        {"To": ROSA, "Body": "no sender"},
+        {"To": ROSA, "From": OUR_NUMBER, "Body": "hi", "ContentSid": "HX123"},
+        {"To": ROSA, "From": OUR_NUMBER, "Body": "hi", "Bodyy": "typo"},
+    ]
+    async with httpx.AsyncClient(base_url=fake_twilio.url, auth=(ACCOUNT_SID, AUTH_TOKEN)) as http:
+        for form in wrong:
+            response = await http.post(f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json", data=form)
+            assert response.status_code == 400, form
+        unauthorised = await http.post(f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json", data=wrong[1], auth=(ACCOUNT_SID, "wrong"))
+        assert unauthorised.status_code == 401
+    problems = [r.problems for r in fake_twilio.requests[1:]]
+    assert ["ContentVariables must be a JSON object of strings"] in problems
+    assert any("more than 1,600" in p for found in problems for p in found)
+    assert any("Bodyy is not a CreateMessage parameter" in p for found in problems for p in found)
+    await client.http_client.close()

@@ -1,0 +1,140 @@
+"""Twilio's webhooks through the real ASGI app, on SQLite and PostgreSQL:
+only signed posts are taken, bad ones are refused with the reason and leave
+nothing behind, a replayed MessageSid is handled once, and delivery reports
+move the stored message forward."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from storage.db import session_scope
+from storage.models import Message
+from tests.fake_twilio import PUBLIC_URL, fake_twilio, whatsapp_bot  # noqa: F401
+
+ROSA = "whatsapp:+5492215550134"
+
+
+@pytest.fixture
+async def bot(database_url, fake_twilio):  # noqa: F811
+    async with whatsapp_bot(database_url, fake_twilio) as bot:
+        yield bot
+
+
+def stored(database, direction: str | None = None) -> list[Message]:
+    with session_scope(database) as session:
+        query = select(Message).order_by(Message.id)
+        if direction:
+            query = query.where(Message.direction == direction)
+        return list(session.exec(query))
+
+
+async def test_a_signed_message_is_stored_answered_at_once_and_replied_to_through_the_api(bot):
+    form = bot.twilio.webhook("text")
+    response = await bot.post("/whatsapp", form)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/xml") and response.text.endswith("<Response></Response>")
+    assert bot.twilio.requests == []  # nothing was sent during the request...
+    [inbound] = stored(bot.database, "in")
+    assert (inbound.external_id, inbound.address, inbound.text) == (form["MessageSid"], ROSA, "Hola, buenas tardes")
+    sent = await bot.deliver()  # ...the outbox sends the reply
+    assert [r.to for r in sent] == [ROSA, ROSA]  # a welcome, then the languages as a numbered list
+    assert "1. O'zbekcha" in sent[1].body and "5. English" in sent[1].body
+    assert bot.twilio.problems == []
+
+
+@pytest.mark.parametrize("signature", ["", "bm90IGEgc2lnbmF0dXJl", "wrong-url"])
+async def test_an_unsigned_or_wrongly_signed_post_is_refused_and_nothing_is_stored(bot, signature):
+    form = bot.twilio.webhook("text")
+    if signature == "wrong-url":  # signed, but for the local URL instead of the public one Twilio uses
+        signature = bot.twilio.signature("http://127.0.0.1:8080/whatsapp", form)
+    response = await bot.post("/whatsapp", form, signature=signature)
+    assert response.status_code == 403
+    assert stored(bot.database) == []
+
+
+async def test_a_signature_over_other_fields_is_refused(bot):
+    form = bot.twilio.webhook("text")
+    signature = bot.twilio.signature(PUBLIC_URL + "/whatsapp", form)
+    response = await bot.post("/whatsapp", {**form, "Body": "Pagar a la cuenta 123"}, signature=signature)
+    assert response.status_code == 403 and stored(bot.database) == []
+
+
+@pytest.mark.parametrize("fields, reason", [
+    ({"MessageSid": ""}, "MessageSid is missing"),
+    ({"From": ""}, "From is missing"),
+    ({"From": "tel:+5492215550134"}, "From is not a WhatsApp address"),
+    ({"NumMedia": "3"}, "MediaUrl1 is missing"),
+    ({"Latitude": "-34.9", "Longitude": ""}, "Latitude and Longitude must both be numbers"),
+])
+async def test_a_signed_post_missing_what_every_message_has_is_a_bad_request(bot, fields, reason):
+    form = bot.twilio.webhook("image", **fields)
+    response = await bot.post("/whatsapp", form)
+    assert response.status_code == 400 and reason in response.text
+    assert stored(bot.database) == []  # nothing half-way
+
+
+async def test_a_five_megabyte_body_is_refused_unread(bot):
+    form = bot.twilio.webhook("text", Body="x" * 5_000_000)
+    response = await bot.post("/whatsapp", form)
+    assert response.status_code == 413
+    assert stored(bot.database) == []
+
+
+async def test_a_replayed_message_sid_is_handled_once(bot):
+    form = bot.twilio.webhook("text")
+    first = await bot.post("/whatsapp", form)
+    again = await bot.post("/whatsapp", form)
+    assert first.status_code == again.status_code == 200
+    assert len(stored(bot.database, "in")) == 1
+    assert len(stored(bot.database, "out")) == 2  # one welcome and one question, not two of each
+    assert len(await bot.deliver()) == 2
+
+
+async def test_behind_a_proxy_without_a_public_url_the_signed_url_is_rebuilt_from_forwarded_headers(bot):
+    bot.webhook.public_url = ""
+    form = bot.twilio.webhook("text")
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "bot.example.org", "X-Forwarded-Prefix": "/onewindow"}
+    assert (await bot.post("/whatsapp", form, headers=headers)).status_code == 200
+    assert (await bot.post("/whatsapp", bot.twilio.webhook("text"))).status_code == 403  # no headers: a different URL
+
+
+async def test_delivery_reports_move_a_message_forward_and_never_back(bot):
+    await bot.post("/whatsapp", bot.twilio.webhook("text"))
+    *_, sent = await bot.deliver()
+    assert sent.form["StatusCallback"] == f"{PUBLIC_URL}/whatsapp/status"
+
+    async def report(status: str, **fields) -> str:
+        form = bot.twilio.webhook("status_delivered", MessageSid=sent.sid, SmsSid=sent.sid, MessageStatus=status, SmsStatus=status, **fields)
+        assert (await bot.post("/whatsapp/status", form)).status_code == 200
+        return stored(bot.database, "out")[-1].status
+
+    assert stored(bot.database, "out")[-1].status == "sent"
+    assert await report("delivered") == "delivered"
+    assert await report("sent") == "delivered"  # a late "sent" does not undo it
+    assert await report("read") == "read"
+
+
+async def test_an_undelivered_report_fails_the_message_with_twilios_error_code(bot):
+    await bot.post("/whatsapp", bot.twilio.webhook("text"))
+    *_, sent = await bot.deliver()
+    form = bot.twilio.webhook("status_undelivered", MessageSid=sent.sid, SmsSid=sent.sid)
+    assert (await bot.post("/whatsapp/status", form)).status_code == 200
+    message = stored(bot.database, "out")[-1]
+    assert message.status == "failed" and message.error == "undelivered: Twilio 63024"
+
+
+async def test_a_rate_limit_report_sends_the_message_again_later(bot):
+    await bot.post("/whatsapp", bot.twilio.webhook("text"))
+    *_, sent = await bot.deliver()
+    form = bot.twilio.webhook("status_undelivered", MessageSid=sent.sid, SmsSid=sent.sid, MessageStatus="failed", ErrorCode="63018")
+    await bot.post("/whatsapp/status", form)
+    message = stored(bot.database, "out")[-1]
+    assert message.status == "retry" and "63018" in message.error and message.next_attempt_at is not None
+
+
+async def test_reports_must_be_signed_and_complete_and_unknown_ones_are_ignored(bot):
+    form = bot.twilio.webhook("status_delivered")
+    assert (await bot.post("/whatsapp/status", form, signature="")).status_code == 403
+    assert (await bot.post("/whatsapp/status", {**form, "MessageStatus": ""})).status_code == 400
+    assert (await bot.post("/whatsapp/status", form)).status_code == 200  # a message we never sent
