@@ -70,7 +70,10 @@ def prompt_language(ctx: Context) -> list:
 
 
 def handle_language(ctx: Context) -> Result:
-    code = ctx.choice.removeprefix("lang:") if ctx.choice else language_from_words(ctx.text)
+    # A language named in words wins over a fuzzy choice: "ўзбекча" and
+    # "o'zbekcha" fold alike, but the script says which one is meant.
+    named = language_from_words(ctx.text) if ctx.text else None
+    code = named or (ctx.choice.removeprefix("lang:") if ctx.choice else None)
     if code in LANGUAGES:
         ctx = ctx.with_language(code)
         return _advance(ctx, {LANGUAGE}, [act.SetLanguage(code)])

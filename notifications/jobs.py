@@ -128,7 +128,8 @@ def close_unconfirmed(database, now: datetime, after: timedelta = UNCONFIRMED_AF
             casework.move(session, request, "closed", "system", "unconfirmed: no answer from the citizen", now=now)
             casework.release(session, request.address, "closure", request.code)
             citizen = session.get(Citizen, request.citizen_id)
-            casework.queue(session, request.address, text(citizen.language, "closed_unconfirmed", code=request.code),
-                           citizen_id=citizen.id, request_id=request.id)
+            notice = text(citizen.language, "closed_unconfirmed", code=request.code)
+            casework.queue(session, request.address, notice, citizen_id=citizen.id, request_id=request.id,
+                           template="status", template_variables={"1": request.code, "2": notice})
             closed += 1
     return closed

@@ -169,9 +169,14 @@ class RequestEvent(SQLModel, table=True):
 class Message(SQLModel, table=True):
     """Every message, in or out, with where it stands.
 
-    Inbound: ``received -> processed`` or ``needs_attention`` (a flow failed;
-    a person must look). Outbound: ``queued -> sending -> sent -> delivered
-    -> read``, or ``retry`` (with ``next_attempt_at``) and ``failed``.
+    Inbound: ``received -> processed``, ``needs_attention`` (a flow failed
+    or a person must listen; someone must look) or ``refused`` (a staff
+    command from someone who is not staff). Outbound: ``queued -> sending ->
+    sent -> delivered -> read``, or ``retry`` (with ``next_attempt_at``),
+    ``held`` (WhatsApp's 24-hour window is closed and no template fits: it
+    goes when the citizen writes again) and ``failed``, with the reason in
+    ``error``. ``payload["template"]`` names the kind of message (``reply``,
+    ``status``, ``broadcast``) and so the approved template to use.
     """
 
     # A channel's id for a delivery is unique per direction: redelivered

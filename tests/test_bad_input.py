@@ -66,6 +66,17 @@ def test_an_unexpected_language_at_the_language_step_is_answered_in_every_langua
     assert len(chat.choices) == 5
 
 
+@pytest.mark.parametrize("typed, language", [("ўзбекча", "uz-Cyrl"), ("O'zbekcha", "uz"), ("2", "uz-Cyrl"), ("русский", "ru")])
+def test_a_typed_language_picks_that_language_and_script(engine, database, typed, language):
+    from storage.models import Citizen
+
+    chat = Chat(engine, f"typist-{language}-{typed}")
+    chat.send("salom")
+    chat.send(typed)
+    with session_scope(database) as session:
+        assert {c.language for c in session.exec(select(Citizen))} == {language}
+
+
 def test_the_language_can_be_typed_instead_of_pressed(engine):
     chat = Chat(engine, "pablo")
     chat.send("hola")

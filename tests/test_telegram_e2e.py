@@ -73,8 +73,9 @@ async def test_a_citizen_files_a_request_and_asks_its_status(telegram_emulator, 
 
     with session_scope(database) as session:
         inbound = session.exec(select(Message).where(Message.direction == "in")).all()
-        outbound = session.exec(select(Message).where(Message.direction == "out")).all()
     assert all(m.status == "processed" for m in inbound)
+    # The citizen may see a message a moment before the outbox records it as sent.
+    outbound = await _settled(database)
     assert all(m.status == "sent" and m.external_id for m in outbound)
     database.dispose()
 
@@ -140,3 +141,14 @@ async def test_a_caseworker_works_a_request_with_the_citizen_on_telegram(telegra
     assert kinds == ["created", "assign", "status", "reply", "status", "citizen_answer", "status", "status", "rating", "rating"]
     assert refused.address == "telegram:7202"
     database.dispose()
+
+
+async def _settled(database, timeout: float = 10.0) -> list[Message]:
+    """The outbound rows, once none is still queued or being sent."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        with session_scope(database) as session:
+            rows = session.exec(select(Message).where(Message.direction == "out")).all()
+        if all(m.status not in ("queued", "sending") for m in rows) or asyncio.get_running_loop().time() > deadline:
+            return rows
+        await asyncio.sleep(0.05)

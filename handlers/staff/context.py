@@ -113,10 +113,13 @@ class Desk:
         if person is not None and person.active and person.address and person.address != self.msg.address:
             casework.queue(self.session, person.address, body, request_id=request.id if request else None)
 
-    def tell_citizen(self, request: Request, body: str, choices: list[Choice] = (), menu_id: str | None = None) -> None:
+    def tell_citizen(self, request: Request, body: str, choices: list[Choice] = (), menu_id: str | None = None, *, kind: str = "status") -> None:
+        """``kind`` names the approved WhatsApp template used when the
+        citizen's 24-hour window is closed: ``status`` or ``reply``."""
         casework.queue(
             self.session, request.address, body, choices=[(c.key, c.label) for c in choices], menu_id=menu_id,
-            citizen_id=request.citizen_id, request_id=request.id,
+            citizen_id=request.citizen_id, request_id=request.id, template=kind,
+            template_variables={"1": request.code, "2": body},
         )
 
     def move(self, request: Request, to: str, note: str | None = None, *, push: bool = True, kind: str = "status") -> None:

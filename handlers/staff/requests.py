@@ -71,7 +71,7 @@ def reply(desk: Desk) -> None:
     citizen = desk.citizen(request)
     service = _service_name(desk, request, citizen.language)
     body = "\n".join([text(citizen.language, "reply_from_service", code=request.code), words, text(citizen.language, "signed_by_service", service=service)])
-    desk.tell_citizen(request, body)
+    desk.tell_citizen(request, body, kind="reply")
     casework.record(desk.session, request, desk.actor, "reply", words)
     casework.responded(request)
     if request.status in ("new", "reopened"):
@@ -87,7 +87,7 @@ def ask(desk: Desk) -> None:
     casework.responded(request)
     citizen = desk.citizen(request)
     casework.interrupt(desk.session, request.address, answer_flow.FLOW.name, answer_flow.REPLY, {"code": request.code, "question": question})
-    desk.tell_citizen(request, answer_flow.question(citizen.language, request.code, question))
+    desk.tell_citizen(request, answer_flow.question(citizen.language, request.code, question), kind="reply")
     desk.say(desk.t("staff_asked", code=request.code))
 
 
