@@ -109,3 +109,14 @@ def test_someone_not_staff_cannot_open_the_staff_console(tmp_path):
 def test_staff_add_says_what_is_wrong(tmp_path):
     assert "No department 'nowhere'" in onewindow("staff", "add", "--console", "x", "--department", "nowhere", cwd=tmp_path).stderr
     assert "numeric user id" in onewindow("staff", "add", "--telegram", "@someone", cwd=tmp_path).stderr
+
+
+def test_run_says_plainly_when_telegram_cannot_be_reached(tmp_path):
+    import socket
+
+    with socket.socket() as closed:  # a loopback port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    result = onewindow("run", "--no-web", cwd=tmp_path, env={"TELEGRAM_BOT_TOKEN": "123456:TEST", "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{port}"})
+    assert result.returncode == 1
+    assert f"Cannot reach the Telegram Bot API at http://127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr

@@ -38,8 +38,16 @@ def run(args: argparse.Namespace) -> int:
         from bot.commands import chat
 
         return chat.run(argparse.Namespace(user="you", staff=None, language=None))
-    asyncio.run(serve(settings, web=not args.no_web))
+    try:
+        asyncio.run(serve(settings, web=not args.no_web))
+    except StartupError as problem:
+        print(problem, file=sys.stderr)
+        return 1
     return 0
+
+
+class StartupError(Exception):
+    """A setting that keeps the bot from starting, said plainly."""
 
 
 async def serve(settings: Settings, *, web: bool = True, stop: asyncio.Event | None = None) -> None:
@@ -85,11 +93,21 @@ def _start_whatsapp(settings: Settings, bot):
 
 
 async def _start_telegram(settings: Settings, bot):
+    from telegram.error import InvalidToken, NetworkError
+
     from handlers.telegram import TelegramSender, build_application
 
     webhook = bool(settings.telegram_webhook_url)
     telegram = build_application(settings.telegram_bot_token, settings.telegram_api, bot.engine, webhook=webhook)
-    await telegram.initialize()
+    try:
+        await telegram.initialize()
+    except InvalidToken as error:
+        raise StartupError(f"Telegram refused TELEGRAM_BOT_TOKEN ({error}). Check the token with @BotFather.") from error
+    except NetworkError as error:
+        raise StartupError(
+            f"Cannot reach the Telegram Bot API at {settings.telegram_api} ({error}). "
+            "Check the network, or TELEGRAM_API_BASE_URL if you use a local Bot API server."
+        ) from error
     bot.outbox.add_sender(TelegramSender(telegram.bot))
     await telegram.start()
     if webhook:
