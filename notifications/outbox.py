@@ -92,7 +92,9 @@ class Outbox:
         """One round: claim what is due and send it. Returns how many were tried."""
         if not self.senders:
             return 0
-        claimed = self._claim()
+        # The store is written from a worker thread: the event loop keeps
+        # serving webhooks while a round is claimed and recorded.
+        claimed = await asyncio.to_thread(self._claim)
         by_address: dict[str, list] = defaultdict(list)
         for item in claimed:
             by_address[item[2].address].append(item)
@@ -125,10 +127,10 @@ class Outbox:
                 result = SendResult.retry(f"{type(error).__name__}: {error}")
             if result.status != "sent":
                 # Later messages to this address would arrive out of order: put them back.
-                self._release([m for m, _, _ in items if m > message_id])
-                self._record(message_id, attempts, result)
+                await asyncio.to_thread(self._release, [m for m, _, _ in items if m > message_id])
+                await asyncio.to_thread(self._record, message_id, attempts, result)
                 return
-            self._record(message_id, attempts, result)
+            await asyncio.to_thread(self._record, message_id, attempts, result)
 
     def _record(self, message_id: int, attempts: int, result: SendResult) -> None:
         now = self.clock()
