@@ -17,7 +17,7 @@ from flows.messages import Outgoing
 from handlers.whatsapp_sender import WhatsAppSender, twilio_client
 from storage.db import session_scope
 from storage.models import Conversation, Identity, Message, utcnow
-from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER, TEMPLATES, fake_twilio, whatsapp_bot  # noqa: F401
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, OPENAPI, OUR_NUMBER, TEMPLATES, fake_twilio, whatsapp_bot  # noqa: F401
 
 ROSA = "whatsapp:+5492215550134"
 
@@ -168,3 +168,12 @@ async def test_the_fake_twilio_holds_requests_to_twilios_own_description(fake_tw
     assert any("more than 1,600" in p for found in problems for p in found)
     assert any("Bodyy is not a CreateMessage parameter" in p for found in problems for p in found)
     await client.http_client.close()
+
+
+@pytest.mark.skipif(not OPENAPI.exists(), reason="Twilio's full OpenAPI description is shared beside the repository (it is in CI)")
+def test_the_kept_part_of_twilios_description_is_the_shared_one():
+    import json
+
+    from tests.fake_twilio import CREATE_MESSAGE, create_message_part
+
+    assert json.loads(CREATE_MESSAGE.read_text("utf-8")) == create_message_part(json.loads(OPENAPI.read_text("utf-8")))
