@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import traceback
 import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -29,8 +30,8 @@ from flows.core import State
 from flows.i18n import DEFAULT_LANGUAGE, guess_language, text
 from flows.messages import Incoming, Outgoing
 from flows.router import respond
-from handlers.staff import StaffDesk
 from flows.tracking import new_code
+from handlers.staff import StaffDesk
 from storage import identities
 from storage import message_path as path
 from storage.models import utcnow
@@ -201,8 +202,6 @@ def _apology_language(citizen, msg: Incoming) -> str:
 
 
 def _error_text() -> str:
-    import traceback
-
     return traceback.format_exc()[-MAX_ERROR:]
 
 

@@ -76,6 +76,10 @@ class Context:
     def say(self, text: str, choices: Iterable[Choice] = ()) -> Outgoing:
         return Outgoing(address=self.msg.address, text=text, choices=tuple(choices))
 
+    def consent_choices(self) -> list[Choice]:
+        """The yes/no asked wherever the citizen's consent is needed."""
+        return [Choice("yes", self.t("consent_yes")), Choice("no", self.t("consent_no"))]
+
     def with_language(self, language: str) -> Context:
         return replace(self, language=language)
 

@@ -141,8 +141,7 @@ def _full_name(ctx: Context, place: LocalityInfo) -> str:
 # -- consent ------------------------------------------------------------------
 
 def prompt_consent(ctx: Context) -> list:
-    choices = [Choice("yes", ctx.t("consent_yes")), Choice("no", ctx.t("consent_no"))]
-    return [ctx.say(ctx.t("consent_question"), choices)]
+    return [ctx.say(ctx.t("consent_question"), ctx.consent_choices())]
 
 
 def handle_consent(ctx: Context) -> Result:

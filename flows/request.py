@@ -104,8 +104,7 @@ def handle_choose(ctx: Context) -> Result:
 # -- consent and submission -----------------------------------------------
 
 def prompt_consent(ctx: Context) -> list:
-    choices = [Choice("yes", ctx.t("consent_yes")), Choice("no", ctx.t("consent_no"))]
-    return [ctx.say(ctx.t("consent_needed_for_request"), choices)]
+    return [ctx.say(ctx.t("consent_needed_for_request"), ctx.consent_choices())]
 
 
 def handle_consent(ctx: Context) -> Result:

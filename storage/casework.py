@@ -95,10 +95,6 @@ def release(session: Session, address: str, flow: str, code: str) -> None:
     session.add(conversation)
 
 
-def citizen_of(session: Session, request: Request) -> Citizen:
-    return session.get(Citizen, request.citizen_id)
-
-
 def staff_of(session: Session, department_id: str | None, roles: tuple[str, ...] = ("caseworker", "supervisor", "admin")) -> list[Caseworker]:
     statement = select(Caseworker).where(Caseworker.active, Caseworker.role.in_(roles))
     if department_id is not None:

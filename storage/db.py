@@ -60,10 +60,6 @@ def _sqlite_engine(url: str, database: str | None, echo: bool) -> Engine:
     return engine
 
 
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
-
-
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A session whose transaction commits on success and rolls back on error."""
