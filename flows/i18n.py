@@ -1,7 +1,8 @@
 """Texts in every language the bot speaks, and guessing a language.
 
-Texts live in ``flows/texts/<language>.json``; a key missing in a language
-falls back to English so a citizen always gets an answer.
+Texts live in ``flows/texts/<language>/<area>.json`` (``citizen.json``,
+``staff.json``, one file per part of the product), merged per language; a key
+missing in a language falls back to English so a citizen always gets an answer.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ _LANGUAGE_WORDS = {
     "en": ["english", "ingliz", "inglizcha", "en", "ingles", "angliyskiy", "angliiskii"],
 }
 _LANGUAGE_INDEX = {fold(word): code for code, words in _LANGUAGE_WORDS.items() for word in words}
-_LANGUAGE_INDEX = {fold(word): code for code, words in _LANGUAGE_WORDS.items() for word in words}
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 _UZBEK_CYRILLIC = re.compile(r"[ўқғҳЎҚҒҲ]")
 _SPANISH = re.compile(r"[ñáéíóú¿¡]", re.IGNORECASE)
@@ -40,10 +40,10 @@ _SPANISH = re.compile(r"[ñáéíóú¿¡]", re.IGNORECASE)
 
 @cache
 def _texts(language: str) -> dict[str, str]:
-    path = TEXTS / f"{language}.json"
-    if not path.exists():
-        return {}
-    return json.loads(path.read_text("utf-8"))
+    merged: dict[str, str] = {}
+    for path in sorted((TEXTS / language).glob("*.json")) if language in LANGUAGES else ():
+        merged.update(json.loads(path.read_text("utf-8")))
+    return merged
 
 
 def text(language: str | None, key: str, **values: object) -> str:

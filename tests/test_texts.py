@@ -14,7 +14,8 @@ from flows import i18n
 
 TEXTS = Path(i18n.__file__).with_name("texts")
 EXPECTED = ["uz", "uz-Cyrl", "ru", "es"]
-TRANSLATIONS = sorted({p.stem for p in TEXTS.glob("*.json")} - {"en"} | set(EXPECTED))
+TRANSLATIONS = sorted({p.name for p in TEXTS.iterdir() if p.is_dir()} - {"en"} | set(EXPECTED))
+AREAS = sorted(p.stem for p in (TEXTS / "en").glob("*.json"))
 ALL = ["en", *TRANSLATIONS]
 
 CYRILLIC = re.compile(r"[\u0400-\u04ff]")
@@ -35,15 +36,26 @@ BUTTON_KEYS = {
 MAX_LABEL = 30
 
 
-def load(language: str) -> dict[str, str]:
-    path = TEXTS / f"{language}.json"
-    assert path.exists(), f"missing {path.name}"
+def load_area(language: str, area: str) -> dict[str, str]:
+    path = TEXTS / language / f"{area}.json"
+    assert path.exists(), f"missing {language}/{path.name}"
     try:
         data = json.loads(path.read_text("utf-8"))
     except json.JSONDecodeError as error:
-        pytest.fail(f"{path.name} is not valid JSON: {error}")
-    assert isinstance(data, dict), f"{path.name} must be a JSON object"
+        pytest.fail(f"{language}/{path.name} is not valid JSON: {error}")
+    assert isinstance(data, dict), f"{language}/{path.name} must be a JSON object"
     return data
+
+
+def load(language: str) -> dict[str, str]:
+    """Every area of ``language``, merged; a key defined in two areas is a mistake."""
+    merged: dict[str, str] = {}
+    for area in AREAS:
+        data = load_area(language, area)
+        twice = sorted(merged.keys() & data.keys())
+        assert not twice, f"{language}: keys defined in more than one file: {twice}"
+        merged.update(data)
+    return merged
 
 
 def placeholders(template: str) -> set[str]:
@@ -70,11 +82,18 @@ def test_valid_json_of_strings(language):
 
 
 @pytest.mark.parametrize("language", TRANSLATIONS)
-def test_same_keys_as_english(language):
-    texts = load(language)
-    missing = sorted(EN.keys() - texts.keys())
-    extra = sorted(texts.keys() - EN.keys())
-    assert not missing and not extra, f"{language}: missing keys {missing}, extra keys {extra}"
+@pytest.mark.parametrize("area", AREAS)
+def test_same_keys_as_english(language, area):
+    texts, english = load_area(language, area), load_area("en", area)
+    missing = sorted(english.keys() - texts.keys())
+    extra = sorted(texts.keys() - english.keys())
+    assert not missing and not extra, f"{language}/{area}.json: missing keys {missing}, extra keys {extra}"
+
+
+@pytest.mark.parametrize("language", ALL)
+def test_no_stray_text_files(language):
+    stray = sorted(p.name for p in (TEXTS / language).glob("*.json") if p.stem not in AREAS)
+    assert not stray, f"{language}: text files with no English counterpart: {stray}"
 
 
 @pytest.mark.parametrize("language", TRANSLATIONS)

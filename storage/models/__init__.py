@@ -1,0 +1,27 @@
+"""The tables of the store, one module per part of the product.
+
+Names follow the words people use at the counter: a *citizen* reaches us
+through one or more channel *identities*, lives in a *locality*, files
+*requests* in a *category*; every change of a request is a *request event*;
+every message in or out is a *message* row with its delivery status.
+
+A new part of the product adds its tables in a module of its own here and
+one import line below (so that ``from storage.models import X`` finds it and
+the migrations see it), plus a migration in ``storage/migrations``.
+"""
+
+from storage.models.base import utcnow
+from storage.models.catalogue import Category, Department, Locality
+from storage.models.citizens import Citizen, Conversation, Identity
+from storage.models.messages import Message
+from storage.models.requests import Request, RequestEvent
+from storage.models.staff import Caseworker, StaffInvite
+
+__all__ = [
+    "utcnow",
+    "Category", "Department", "Locality",
+    "Citizen", "Conversation", "Identity",
+    "Message",
+    "Request", "RequestEvent",
+    "Caseworker", "StaffInvite",
+]

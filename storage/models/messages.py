@@ -1,0 +1,44 @@
+"""Every message in or out, with its delivery status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from storage.models.base import json_field, utcnow, when
+
+
+class Message(SQLModel, table=True):
+    """Every message, in or out, with where it stands.
+
+    Inbound: ``received -> processed``, ``needs_attention`` (a flow failed
+    or a person must listen; someone must look) or ``refused`` (a staff
+    command from someone who is not staff). Outbound: ``queued -> sending ->
+    sent -> delivered -> read``, or ``retry`` (with ``next_attempt_at``),
+    ``held`` (WhatsApp's 24-hour window is closed and no template fits: it
+    goes when the citizen writes again) and ``failed``, with the reason in
+    ``error``. ``payload["template"]`` names the kind of message (``reply``,
+    ``status``, ``broadcast``) and so the approved template to use.
+    """
+
+    # A channel's id for a delivery is unique per direction: redelivered
+    # updates are recognised; Telegram's update ids and message ids may meet.
+    __table_args__ = (UniqueConstraint("channel", "direction", "external_id", name="uq_message_external"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    direction: str = Field(max_length=3)  # in | out
+    channel: str = Field(max_length=20)
+    address: str = Field(max_length=120, index=True)
+    external_id: str | None = Field(default=None, max_length=120)
+    citizen_id: int | None = Field(default=None, foreign_key="citizen.id", index=True)
+    request_id: int | None = Field(default=None, foreign_key="request.id", index=True)
+    text: str = ""
+    payload: dict = json_field()
+    status: str = Field(max_length=20, index=True)
+    error: str | None = None
+    attempts: int = 0
+    next_attempt_at: datetime | None = when(default=None, index=True)
+    created_at: datetime = when(default_factory=utcnow, index=True)
+    sent_at: datetime | None = when(default=None)
