@@ -1,59 +1,95 @@
-"""The scheduler: APScheduler running the queue's jobs in the bot's event
+"""The scheduler: APScheduler running the timed jobs in the bot's event
 loop (each job in a worker thread, so the loop never waits on the store).
 
-Visit reminders and bazaar-day announcements will join the same table.
+Several ``onewindow run`` processes may share one store; the timed jobs
+must still run in one of them at a time, or a digest goes out twice. So the
+scheduler holds a lease in the store (:mod:`storage.leases`), renewed every
+few seconds: only the holder runs jobs. If it dies, the lease runs out and
+another process's scheduler takes over within :data:`LEASE`. A job that
+must act once per occasion (a reminder, a bazaar day) also writes under a
+unique key (:func:`storage.casework.queue_once`), so even a run overlapping
+a handover cannot double it.
+
+A job is one line in :attr:`Scheduler.table`: a name, what to run (a
+function of the store, the catalogue and the time) and how often.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+import os
+import uuid
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from notifications import jobs
+from storage import leases
 from storage.models import utcnow
 
 log = logging.getLogger(__name__)
+LEASE_NAME = "scheduler"
+LEASE = timedelta(seconds=30)
+RENEW_SECONDS = 10
 
 
 class Scheduler:
     def __init__(self, database, catalog, *, on_queued=lambda: None, digest_minutes: float = 5, check_minutes: float = 5, clock=utcnow):
         self.database, self.catalog, self.on_queued, self.clock = database, catalog, on_queued, clock
         self.alive_at: datetime | None = None
+        self.holder = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.leading = False
         self._scheduler = AsyncIOScheduler(timezone="UTC")
+        # name -> (what it runs, minutes between runs)
         self.table = {
-            "digest": (self.digest, digest_minutes),
-            "deadlines": (self.deadlines, check_minutes),
-            "unconfirmed": (self.unconfirmed, 60),
-            "heartbeat": (self.heartbeat, 0.5),
+            "digest": (lambda now: jobs.send_digests(self.database, self.catalog, now), digest_minutes),
+            "deadlines": (lambda now: jobs.check_deadlines(self.database, self.catalog, now), check_minutes),
+            "unconfirmed": (lambda now: jobs.close_unconfirmed(self.database, now), 60),
         }
 
     def start(self) -> None:
+        self._scheduler.add_job(self.heartbeat, "interval", seconds=RENEW_SECONDS, id="heartbeat", max_instances=1,
+                                coalesce=True, next_run_time=self.clock())
         for name, (job, minutes) in self.table.items():
-            self._scheduler.add_job(job, "interval", minutes=minutes, id=name, max_instances=1, coalesce=True, next_run_time=self.clock())
+            self._scheduler.add_job(self.run, "interval", args=[name], minutes=minutes, id=name, max_instances=1,
+                                    coalesce=True, next_run_time=self.clock() + timedelta(seconds=1))
         self._scheduler.start()
 
     def shutdown(self) -> None:
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+        if self.leading:
+            try:
+                leases.give_up(self.database, LEASE_NAME, self.holder)
+            except Exception:
+                log.warning("could not give up the scheduler lease; another process takes over when it runs out")
+            self.leading = False
 
     async def heartbeat(self) -> None:
+        """Say we are alive, and take or renew the lease."""
         self.alive_at = self.clock()
+        await self.lead()
 
-    async def digest(self) -> None:
-        await self._run(jobs.send_digests, self.database, self.catalog)
-
-    async def deadlines(self) -> None:
-        await self._run(jobs.check_deadlines, self.database, self.catalog)
-
-    async def unconfirmed(self) -> None:
-        await self._run(jobs.close_unconfirmed, self.database)
-
-    async def _run(self, job, *args) -> None:
+    async def lead(self) -> bool:
         try:
-            if await asyncio.to_thread(job, *args, self.clock()):
+            leading = await asyncio.to_thread(leases.take, self.database, LEASE_NAME, self.holder, self.clock(), LEASE)
+        except Exception:
+            log.exception("could not renew the scheduler lease; jobs wait until it can")
+            leading = False
+        if leading != self.leading:
+            log.info("scheduler: %s", "this process runs the timed jobs" if leading else "another process runs the timed jobs")
+        self.leading = leading
+        return leading
+
+    async def run(self, name: str) -> bool:
+        """Run the job ``name`` if this process leads; True if it ran."""
+        if not self.leading and not await self.lead():
+            return False
+        job, _ = self.table[name]
+        try:
+            if await asyncio.to_thread(job, self.clock()):
                 self.on_queued()
         except Exception:
-            log.exception("scheduled job %s failed; it runs again at its next turn", job.__name__)
+            log.exception("scheduled job %s failed; it runs again at its next turn", name)
+        return True

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from storage.models import Caseworker, Citizen, Conversation, Message, Request, RequestEvent, utcnow
@@ -54,13 +56,30 @@ def queue(session: Session, address: str, text: str, *, choices: list[tuple[str,
           citizen_id: int | None = None, request_id: int | None = None, template: str | None = None,
           template_variables: dict | None = None) -> Message:
     """Put a message in the outbox."""
+    message = Message(**_outbound(address, text, choices, menu_id, citizen_id, request_id, template, template_variables))
+    session.add(message)
+    return message
+
+
+def queue_once(session: Session, key: str, address: str, text: str, *, choices: list[tuple[str, str]] = (),
+               menu_id: str | None = None, citizen_id: int | None = None, request_id: int | None = None,
+               template: str | None = None, template_variables: dict | None = None) -> bool:
+    """Put a message in the outbox under ``key`` unless one was queued under
+    it before (by this process before a restart, or by another): True if
+    queued now. The unique key makes "once" hold whoever runs the job."""
+    values = _outbound(address, text, choices, menu_id, citizen_id, request_id, template, template_variables)
+    values.update(dedupe_key=key, created_at=utcnow(), attempts=0)
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    done = session.execute(insert(Message.__table__).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]))
+    return done.rowcount == 1
+
+
+def _outbound(address, text, choices, menu_id, citizen_id, request_id, template, template_variables) -> dict:
     payload = {"choices": [list(c) for c in choices], "menu_id": menu_id, "template": template, "template_variables": template_variables}
-    message = Message(
+    return dict(
         direction="out", channel=address.split(":", 1)[0], address=address, citizen_id=citizen_id, request_id=request_id,
         text=text, payload={k: v for k, v in payload.items() if v}, status="queued",
     )
-    session.add(message)
-    return message
 
 
 def interrupt(session: Session, address: str, flow: str, step: str, data: dict, choices: list[tuple[str, str]] = ()) -> int:

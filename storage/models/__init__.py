@@ -13,6 +13,7 @@ the migrations see it), plus a migration in ``storage/migrations``.
 from storage.models.base import utcnow
 from storage.models.catalogue import Category, Department, Locality
 from storage.models.citizens import Citizen, Conversation, Identity
+from storage.models.coordination import Lease
 from storage.models.messages import Message
 from storage.models.requests import Request, RequestEvent
 from storage.models.staff import Caseworker, StaffInvite
@@ -21,6 +22,7 @@ __all__ = [
     "utcnow",
     "Category", "Department", "Locality",
     "Citizen", "Conversation", "Identity",
+    "Lease",
     "Message",
     "Request", "RequestEvent",
     "Caseworker", "StaffInvite",

@@ -25,13 +25,20 @@ class Message(SQLModel, table=True):
 
     # A channel's id for a delivery is unique per direction: redelivered
     # updates are recognised; Telegram's update ids and message ids may meet.
-    __table_args__ = (UniqueConstraint("channel", "direction", "external_id", name="uq_message_external"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "direction", "external_id", name="uq_message_external"),
+        # A message that must go out once whatever happens (a visit reminder, a
+        # broadcast to one recipient) is queued under a key: queueing it twice
+        # — after a restart, or from two processes — fails on this index.
+        UniqueConstraint("dedupe_key", name="uq_message_dedupe_key"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     direction: str = Field(max_length=3)  # in | out
     channel: str = Field(max_length=20)
     address: str = Field(max_length=120, index=True)
     external_id: str | None = Field(default=None, max_length=120)
+    dedupe_key: str | None = Field(default=None, max_length=160)
     citizen_id: int | None = Field(default=None, foreign_key="citizen.id", index=True)
     request_id: int | None = Field(default=None, foreign_key="request.id", index=True)
     text: str = ""
