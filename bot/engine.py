@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from sqlalchemy.engine import Engine as Database
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from bot import answers
+from bot import answers, privacy
 from bot.catalog import Catalog
 from bot.view import StoreView
 from flows import actions as act
@@ -133,7 +133,8 @@ class Engine:
                 flow=result.state.flow, step=result.state.step, data=result.state.data,
                 version=result.state.version, last_inbound_at=msg.received_at,
             )
-            outbound = [outbound_values(reply, citizen.id, request_id) for reply in result.replies]
+            # The inbound row's citizen: None once the citizen was erased this turn.
+            outbound = [outbound_values(reply, inbound["citizen_id"], request_id) for reply in handled.replies]
             path.insert_messages(conn, [inbound, *outbound])
             return handled
 
@@ -162,6 +163,8 @@ class Engine:
                 return request_id
             case act.ConfirmResolved() | act.RateRequest() | act.AnswerRequest():
                 answers.apply(conn, citizen.id, action)
+            case act.EraseAfterRefusal() | act.SendMyData() | act.ForgetMe():
+                privacy.apply(conn, citizen.id, action, inbound, handled.replies)
             case _:
                 raise TypeError(f"unknown action {action!r}")
         return None
@@ -226,6 +229,7 @@ def outbound_values(reply: Outgoing, citizen_id: int | None, request_id: int | N
         "menu_id": reply.menu_id,
         "template": reply.template,
         "template_variables": reply.template_variables,
+        "document": reply.document,
     }
     return _message_values(
         direction="out", channel=reply.channel, address=reply.address, citizen_id=citizen_id,

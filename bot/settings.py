@@ -53,6 +53,8 @@ class Settings:
     twilio_status_callback: str = "on"  # on (derived from the public URL) | off | a URL
     twilio_api_base_url: str = DEFAULT_TWILIO_API
     whatsapp_templates: str = ""  # kind=ContentSid pairs: "reply=HX...,status=HX..."
+    retention_months: int = 0  # closed requests are anonymized this many months after closing; 0: kept
+    export_pseudonym_key: str = ""  # keys the citizens' pseudonyms in `onewindow export`
 
     @classmethod
     def load(cls, env_file: str | Path = ".env", environ: dict[str, str] | None = None) -> Settings:

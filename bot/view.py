@@ -6,12 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy.engine import Connection, Row
+from sqlmodel import Session
 
 from bot.catalog import Catalog
 from flows.classifier import Classification
 from flows.tracking import new_code
-from flows.view import CategoryInfo, CitizenInfo, LocalityInfo, RequestInfo
+from flows.view import CategoryInfo, CitizenInfo, LocalityInfo, PersonalData, RequestInfo
 from storage import message_path as path
+from storage import privacy
+from storage.models import Citizen
 
 
 class StoreView:
@@ -47,8 +50,21 @@ class StoreView:
         return [self._info(r) for r in path.requests_of(self._conn, self._citizen_id, limit)]
 
     def request_by_code(self, code: str) -> RequestInfo | None:
+        """The citizen's own request with ``code``; another's is as good as none."""
         request = path.request_by_code(self._conn, code)
-        return self._info(request) if request else None
+        return self._info(request) if request and request.citizen_id == self._citizen_id else None
+
+    def my_data(self) -> PersonalData:
+        session = Session(bind=self._conn)
+        citizen = session.get(Citizen, self._citizen_id)
+        messages_in, messages_out = privacy.message_counts(session, self._citizen_id)
+        return PersonalData(
+            name=citizen.display_name, language=citizen.language, locality_id=citizen.locality_id,
+            addresses=tuple(privacy.addresses_of(session, self._citizen_id)),
+            consent=citizen.consent, consent_at=citizen.consent_at,
+            announcements_stopped_at=citizen.broadcasts_opted_out_at,
+            requests=tuple(self.my_requests(limit=1000)), messages_in=messages_in, messages_out=messages_out,
+        )
 
     def new_code(self) -> str:
         for _ in range(20):

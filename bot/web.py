@@ -3,8 +3,10 @@
 ``POST /telegram`` accepts an update only with the right
 ``X-Telegram-Bot-Api-Secret-Token``; ``POST /whatsapp`` and
 ``POST /whatsapp/status`` take Twilio's signed posts (see
-:mod:`handlers.whatsapp`); ``GET /healthz`` says whether the store
-answers and the outbox and the scheduler are alive.
+:mod:`handlers.whatsapp`); ``GET /mydata/<token>`` hands a citizen their
+own data once, within an hour of asking (see :mod:`bot.privacy`);
+``GET /healthz`` says whether the store answers and the outbox and the
+scheduler are alive.
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ from datetime import timedelta
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot import privacy
 from storage.models import utcnow
 
 MAX_BODY = 1_000_000
+NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+LINK_GONE = "This link has expired or was already used. Ask the bot again: /mydata\n"
 
 
 def create_app(bot, telegram_app=None, webhook_secret: str = "", whatsapp=None) -> Starlette:
@@ -58,7 +63,22 @@ def create_app(bot, telegram_app=None, webhook_secret: str = "", whatsapp=None) 
         await telegram_app.update_queue.put(Update.de_json(data, telegram_app.bot))
         return Response(status_code=200)
 
-    routes = [Route("/healthz", healthz), Route("/telegram", telegram, methods=["POST"])]
+    take_file = privacy.file_for_link(bot.database)
+
+    async def mydata(request: Request) -> Response:
+        """A citizen's file behind a one-time link (see :mod:`bot.privacy`)."""
+        file = await asyncio.to_thread(take_file, request.path_params["token"])
+        if file is None:
+            return PlainTextResponse(LINK_GONE, status_code=404, headers=NO_STORE)
+        name, body = file
+        headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'}
+        return Response(body, media_type="application/json; charset=utf-8", headers=headers)
+
+    routes = [
+        Route("/healthz", healthz),
+        Route("/telegram", telegram, methods=["POST"]),
+        Route("/mydata/{token}", mydata, methods=["GET"]),
+    ]
     if whatsapp is not None:
         routes += whatsapp.routes()
     return Starlette(routes=routes)

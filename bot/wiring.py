@@ -39,7 +39,8 @@ def build(settings: Settings, senders: dict[str, Sender] | None = None) -> Bot:
     outbox = Outbox(database, senders if senders is not None else {})
     catalog = Catalog.from_store(database)
     engine = Engine(database, catalog, on_queued=outbox.notify)
-    return Bot(database, engine, outbox, Scheduler(database, catalog, on_queued=outbox.notify))
+    scheduler = Scheduler(database, catalog, on_queued=outbox.notify, retention_months=settings.retention_months)
+    return Bot(database, engine, outbox, scheduler)
 
 
 def configure_logging(level: str) -> None:

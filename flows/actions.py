@@ -88,6 +88,28 @@ class AnswerRequest:
     attachments: tuple[Attachment, ...] = ()
 
 
-Action = SetLanguage | SetLocality | SetConsent | SubmitRequest | FlagForPerson | SetBroadcastOptOut | LinkPhone | ConfirmResolved | RateRequest | AnswerRequest
+@dataclass(frozen=True)
+class EraseAfterRefusal:
+    """The citizen declined to let us keep their data: delete what was kept
+    (name, place, the words of their messages), keeping only the refusal."""
+
+
+@dataclass(frozen=True)
+class SendMyData:
+    """Send the citizen a file with everything we keep about them: the
+    reply whose ``document`` is :attr:`PLACEHOLDER` carries it."""
+
+    PLACEHOLDER = "my-data"
+
+
+@dataclass(frozen=True)
+class ForgetMe:
+    """Erase the citizen: personal data removed, requests anonymized (kept
+    for statistics, their staff told), channels no longer lead to them."""
+
+
+PRIVACY_ACTIONS = (EraseAfterRefusal, SendMyData, ForgetMe)
+
+Action = SetLanguage | SetLocality | SetConsent | SubmitRequest | FlagForPerson | SetBroadcastOptOut | LinkPhone | ConfirmResolved | RateRequest | AnswerRequest | EraseAfterRefusal | SendMyData | ForgetMe
 
 __all__ = ["Action", "SetLanguage", "SetLocality", "SetConsent", "SubmitRequest", "FlagForPerson"]

@@ -90,7 +90,8 @@ class Choice:
 class Outgoing:
     """One message to send. ``choices`` become buttons on Telegram and a
     numbered list on WhatsApp and the console; ``template`` names the approved
-    WhatsApp template to use when the 24-hour window is closed."""
+    WhatsApp template to use when the 24-hour window is closed; ``document``
+    is a file to attach."""
 
     address: str
     text: str
@@ -99,6 +100,9 @@ class Outgoing:
     template_variables: dict[str, str] | None = None
     request_code: str | None = None
     menu_id: str | None = None  # identifies the menu the choices belong to
+    # A file that goes with the text: a one-time token the channel's sender
+    # turns into the file itself (Telegram) or a link to it (WhatsApp); see bot.privacy.
+    document: str | None = None
 
     @property
     def channel(self) -> str:

@@ -149,7 +149,7 @@ def handle_consent(ctx: Context) -> Result:
         return _advance(ctx, {CONSENT}, [act.SetConsent(True)], ctx.say(ctx.t("consent_thanks")))
     if ctx.choice == "no":
         ctx = ctx.with_state(ctx.state.with_data(pending_text=None))
-        return _advance(ctx, {CONSENT}, [act.SetConsent(False)], ctx.say(ctx.t("consent_declined")))
+        return _advance(ctx, {CONSENT}, [act.SetConsent(False), act.EraseAfterRefusal()], ctx.say(ctx.t("consent_declined")))
     return FLOW.reprompt(ctx, ctx.say(ctx.t("please_choose")))
 
 

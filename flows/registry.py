@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows import answer, closure, help, menu, my_requests, onboarding, person, request, settings, status
+from flows import answer, closure, help, menu, my_requests, onboarding, person, privacy, request, settings, status
 from flows.core import Context, Flow, Result
 
 FLOWS: dict[str, Flow] = {
@@ -18,6 +18,7 @@ FLOWS: dict[str, Flow] = {
         settings.FLOW,
         closure.FLOW,
         answer.FLOW,
+        privacy.FLOW,
     )
 }
 
@@ -27,8 +28,10 @@ def get(name: str) -> Flow:
 
 
 def onboarded(ctx: Context) -> bool:
+    """Language, place and consent asked. Someone who refused consent has no
+    place on record (it was not kept) and is onboarded all the same."""
     citizen = ctx.view.citizen
-    return bool(citizen.language and citizen.locality_id and citizen.consent is not None)
+    return bool(citizen.language and citizen.consent is not None and (citizen.locality_id or citizen.consent is False))
 
 
 def start(ctx: Context) -> Result:

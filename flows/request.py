@@ -112,8 +112,8 @@ def handle_consent(ctx: Context) -> Result:
         result = submit(ctx, ctx.state.data["chosen"], consent_given=True)
         result.actions.insert(0, act.SetConsent(True))
         return result
-    if ctx.choice == "no":
-        return go(ctx, "menu", ctx.say(ctx.t("request_not_kept")))
+    if ctx.choice == "no":  # what they wrote for it is not kept either
+        return go(ctx, "menu", ctx.say(ctx.t("request_not_kept")), actions=[act.SetConsent(False), act.EraseAfterRefusal()])
     return FLOW.reprompt(ctx, ctx.say(ctx.t("please_choose")))
 
 

@@ -1,7 +1,8 @@
 """One entry point for every incoming message: :func:`respond`.
 
-It decides the citizen's language, answers STOP/START (:mod:`flows.optout`)
-and a shared own contact (:mod:`flows.linking`) before anything else, reads a
+It decides the citizen's language, answers STOP/START (:mod:`flows.optout`),
+a shared own contact (:mod:`flows.linking`) and ``/mydata``/``/forget``
+(:mod:`flows.privacy`) before anything else, reads a
 pressed button or a typed choice,
 honours the words that work from any step (menu, cancel, help), catches what
 no step can use (empty text, stickers, unknown commands, stale buttons) and
@@ -13,7 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from flows import linking, optout, registry
+from flows import linking, optout, privacy, registry
 from flows.actions import SetLanguage
 from flows.choices import match_choice
 from flows.core import Context, Result, State
@@ -62,7 +63,7 @@ def _language_after(result: Result, current: str) -> str:
 
 def _route(ctx: Context) -> Result:
     msg, state = ctx.msg, ctx.state
-    for early in (optout.answer, linking.answer):
+    for early in (optout.answer, linking.answer, privacy.answer):
         if (result := early(ctx)) is not None:
             return result
     if not state.flow or state.flow not in registry.FLOWS or state.step not in registry.get(state.flow).steps:

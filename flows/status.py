@@ -12,10 +12,12 @@ ASK = "ask"
 def describe(ctx: Context, code: str) -> Outgoing:
     """One message saying where the request ``code`` stands.
 
-    Anyone holding a code may learn its status; only its owner sees its text.
+    Only the citizen who filed it learns anything: to anyone else a code
+    that exists reads exactly like one that does not (codes get copied,
+    overheard and guessed; a status and a topic say too much).
     """
     request = ctx.view.request_by_code(code)
-    if request is None:
+    if request is None or not request.mine:
         return ctx.say(ctx.t("code_not_found", code=code))
     category = ctx.view.category(request.category_id)
     lines = [
@@ -26,7 +28,7 @@ def describe(ctx: Context, code: str) -> Outgoing:
     ]
     if request.updated_at.date() != request.created_at.date():
         lines.append(ctx.t("status_line_updated", date=request.updated_at.strftime("%d.%m.%Y")))
-    if request.mine and request.text:
+    if request.text:
         excerpt = request.text if len(request.text) <= 200 else request.text[:200] + "…"
         lines.append(f"«{excerpt}»")
     return ctx.say("\n".join(lines))

@@ -61,6 +61,22 @@ class RequestInfo:
     mine: bool = True
 
 
+@dataclass(frozen=True)
+class PersonalData:
+    """What the store keeps about the citizen, for ``/mydata``."""
+
+    name: str | None
+    language: str | None
+    locality_id: str | None
+    addresses: tuple[str, ...]
+    consent: bool | None
+    consent_at: datetime | None
+    announcements_stopped_at: datetime | None
+    requests: tuple[RequestInfo, ...]
+    messages_in: int
+    messages_out: int
+
+
 class View(Protocol):
     citizen: CitizenInfo
 
@@ -81,3 +97,5 @@ class View(Protocol):
     def request_by_code(self, code: str) -> RequestInfo | None: ...
 
     def new_code(self) -> str: ...
+
+    def my_data(self) -> PersonalData: ...

@@ -47,9 +47,16 @@ class ConsoleSender:
     channel = CHANNEL
     per_second = 0.0  # no limit
 
-    def __init__(self, out: TextIO | None = None):
+    def __init__(self, out: TextIO | None = None, files=None):
         self.out = out or sys.stdout
+        self.files = files  # token -> (file name, bytes), for a message's document (see bot.privacy)
 
     async def send(self, message: Outgoing) -> SendResult:
         print("\n" + render(message), file=self.out, flush=True)
+        if message.document:
+            file = self.files(message.document) if self.files else None
+            if file is None:
+                return SendResult.failed("the file is no longer available")
+            name, body = file
+            print(f"--- {name} ---\n{body.decode('utf-8')}\n--- end of {name} ---", file=self.out, flush=True)
         return SendResult.sent()

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import warnings
+from collections.abc import Callable
 from datetime import timedelta
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application, ContextTypes, TypeHandler
 
@@ -25,6 +26,7 @@ from notifications.senders import SendResult
 log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
 MAX_CALLBACK_BYTES = 64
 UNSUPPORTED = ("sticker", "animation", "dice", "poll", "game", "story", "invoice", "video_note")
 
@@ -120,13 +122,17 @@ class TelegramSender:
     channel = CHANNEL
     per_second = 25.0  # Telegram allows about 30 a second per bot
 
-    def __init__(self, bot):
+    def __init__(self, bot, files: Callable[[str], tuple[str, bytes] | None] | None = None):
         self.bot = bot
+        # token -> (file name, bytes): builds a message's document (see bot.privacy); reads the store.
+        self.files = files
 
     async def send(self, message: Outgoing) -> SendResult:
         chat_id = int(message.address.split(":", 1)[1])
         pieces = split_text(message.text, MAX_TEXT)
         try:
+            if message.document:
+                return await self._send_document(chat_id, message)
             sent = None
             for number, piece in enumerate(pieces, 1):
                 markup = keyboard(message) if number == len(pieces) else None
@@ -143,6 +149,18 @@ class TelegramSender:
             return SendResult.retry(f"{type(error).__name__}: {error}")
         except (TelegramError, ValueError) as error:
             return SendResult.failed(f"{type(error).__name__}: {error}")
+
+
+    async def _send_document(self, chat_id: int, message: Outgoing) -> SendResult:
+        """The file uploaded as a document, the text as its caption."""
+        file = await asyncio.to_thread(self.files, message.document) if self.files else None
+        if file is None:
+            return SendResult.failed("the file is no longer available")
+        name, body = file
+        sent = await self.bot.send_document(
+            chat_id, InputFile(body, filename=name), caption=message.text[:MAX_CAPTION] or None, reply_markup=keyboard(message),
+        )
+        return SendResult.sent(f"{chat_id}:{sent.message_id}")
 
 
 def _retry_after(error: RetryAfter) -> float:

@@ -43,6 +43,7 @@ from storage import delivery
 log = logging.getLogger(__name__)
 INBOUND_PATH = "/whatsapp"
 STATUS_PATH = "/whatsapp/status"
+FILE_PATH = "/mydata"  # + "/<token>": a citizen's own data, served once by the web app (bot.web)
 MAX_BODY = 64 * 1024  # a message with ten media and 4,096 characters of Cyrillic is about 40 KB
 MAX_MEDIA = 10
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -254,6 +255,7 @@ def connect(engine, outbox, database, *, account_sid: str, auth_token: str, publ
     whatsapp = WhatsAppSender(
         client, last_inbound=last_inbound_reader(database), sender=sender, messaging_service_sid=messaging_service_sid,
         status_callback=status_callback, templates=templates, clock=clock,
+        file_link=(lambda token: f"{public_url.rstrip('/')}{FILE_PATH}/{token}") if public_url else None,
     )
     outbox.add_sender(whatsapp)
     webhook = WhatsAppWebhook(engine, outbox, database, auth_token, public_url)

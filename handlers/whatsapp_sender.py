@@ -34,6 +34,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import httpx
@@ -135,6 +136,7 @@ class WhatsAppSender:
         status_callback: str | None = None,
         templates: dict[str, str] | None = None,
         clock: Callable[[], datetime] = utcnow,
+        file_link: Callable[[str], str] | None = None,
     ):
         if not (sender or messaging_service_sid):
             raise ValueError("a WhatsApp sender (TWILIO_WHATSAPP_FROM) or TWILIO_MESSAGING_SERVICE_SID is needed")
@@ -144,11 +146,18 @@ class WhatsAppSender:
         self.status_callback = status_callback
         self.templates = dict(templates or {})
         self.clock = clock
+        # token -> a one-time link to a message's document (WhatsApp attaches
+        # only what Twilio can fetch, so the citizen gets the link; see bot.privacy).
+        self.file_link = file_link
         for kind, sid in self.templates.items():
             if not CONTENT_SID.match(sid):
                 log.warning("WHATSAPP_TEMPLATES: %r for %r is not a Content SID (HX + 32 hex digits): Twilio will refuse it", sid, kind)
 
     async def send(self, message: Outgoing) -> SendResult:
+        if message.document:
+            if self.file_link is None:
+                return SendResult.failed("no public URL (TWILIO_PUBLIC_URL) to link the file from")
+            message = replace(message, text=f"{message.text}\n{self.file_link(message.document)}", document=None)
         try:
             last = await asyncio.to_thread(self.last_inbound, message.address)
             if last is not None and self.clock() - last < WINDOW:

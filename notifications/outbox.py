@@ -52,6 +52,7 @@ def to_outgoing(row: Message) -> Outgoing:
         template=payload.get("template"),
         template_variables=payload.get("template_variables"),
         menu_id=payload.get("menu_id"),
+        document=payload.get("document"),
     )
 
 

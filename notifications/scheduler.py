@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from notifications import jobs
+from notifications import jobs, retention
 from storage import leases
 from storage.models import utcnow
 
@@ -35,8 +35,10 @@ RENEW_SECONDS = 10
 
 
 class Scheduler:
-    def __init__(self, database, catalog, *, on_queued=lambda: None, digest_minutes: float = 5, check_minutes: float = 5, clock=utcnow):
+    def __init__(self, database, catalog, *, on_queued=lambda: None, digest_minutes: float = 5, check_minutes: float = 5, clock=utcnow,
+                 retention_months: int = 0):
         self.database, self.catalog, self.on_queued, self.clock = database, catalog, on_queued, clock
+        self.retention_months = retention_months
         self.alive_at: datetime | None = None
         self.holder = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.leading = False
@@ -46,6 +48,7 @@ class Scheduler:
             "digest": (lambda now: jobs.send_digests(self.database, self.catalog, now), digest_minutes),
             "deadlines": (lambda now: jobs.check_deadlines(self.database, self.catalog, now), check_minutes),
             "unconfirmed": (lambda now: jobs.close_unconfirmed(self.database, now), 60),
+            "retention": (lambda now: retention.anonymize_expired(self.database, self.retention_months, now), 60),
         }
 
     def start(self) -> None:

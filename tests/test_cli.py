@@ -103,13 +103,30 @@ def test_the_first_admin_is_added_from_the_shell_and_works_the_queue_in_the_cons
     assert session.returncode == 0, session.stderr
     assert f"You have taken {code}" in session.stdout and "History:" in session.stdout
 
-    exported = onewindow("export", "events", "--output", str(tmp_path / "events.csv"), cwd=tmp_path)
+    key = {"EXPORT_PSEUDONYM_KEY": "a-secret-for-the-tests-only"}
+    exported = onewindow("export", "events", "--output", str(tmp_path / "events.csv"), cwd=tmp_path, env=key)
     assert exported.returncode == 0, exported.stderr
     rows = list(csv.DictReader((tmp_path / "events.csv").open(encoding="utf-8")))
     assert [(r["request"], r["kind"], r["to_status"]) for r in rows] == [
         (code, "created", "new"), (code, "assign", "new"), (code, "status", "in_progress"), (code, "status", "resolved"),
     ]
-    assert rows[1]["actor_name"] == "Nodira"
+    assert rows[1]["actor_name"] == "" and rows[3]["note"] == "[redacted]"  # pseudonymized by default
+    assert rows[0]["actor"] == f"citizen:{rows[0]['citizen']}" and rows[0]["citizen"].startswith("c-")
+
+    full = onewindow("export", "events", "--with-personal-data", "--by", "Nodira", "-o", str(tmp_path / "all.csv"), cwd=tmp_path)
+    assert full.returncode == 0, full.stderr
+    rows = list(csv.DictReader((tmp_path / "all.csv").open(encoding="utf-8")))
+    assert rows[1]["actor_name"] == "Nodira" and rows[3]["note"] == "Repaired"
+
+
+def test_export_says_in_one_sentence_what_is_wrong(tmp_path):
+    missing = onewindow("export", "events", "-o", str(tmp_path / "no" / "such" / "events.csv"), cwd=tmp_path,
+                        env={"EXPORT_PSEUDONYM_KEY": "a-secret-for-the-tests-only"})
+    assert missing.returncode == 2 and missing.stderr.strip() == f"Cannot write {tmp_path / 'no' / 'such' / 'events.csv'}: the folder {tmp_path / 'no' / 'such'} does not exist."
+    no_key = onewindow("export", "events", cwd=tmp_path, env={"EXPORT_PSEUDONYM_KEY": ""})
+    assert no_key.returncode == 2 and "Set EXPORT_PSEUDONYM_KEY" in no_key.stderr and len(no_key.stderr.strip().splitlines()) == 1
+    not_admin = onewindow("export", "events", "--with-personal-data", "--by", "Mallory", cwd=tmp_path)
+    assert not_admin.returncode == 2 and "'Mallory' is not an admin" in not_admin.stderr and not_admin.stdout == ""
 
 
 def test_someone_not_staff_cannot_open_the_staff_console(tmp_path):

@@ -234,17 +234,6 @@ def test_my_requests_lists_them_and_each_is_a_tap_away(ana):
     assert f"Request {first}" in ana.text and "No water in the house" in ana.text
 
 
-def test_nobody_else_sees_the_text_of_my_request(engine, ana):
-    onboard(ana)
-    ana.send("My neighbour's passport details are wrong in the registry")
-    ana.press("Yes, send it")
-    code = ana.handled.request_codes[0]
-    other = Chat(engine, "eve")
-    onboard(other)
-    other.send(code)
-    assert f"Request {code}" in other.text and "neighbour" not in other.text
-
-
 def test_an_unknown_code_is_said_so(ana):
     onboard(ana)
     ana.press("Status by code")

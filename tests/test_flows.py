@@ -15,7 +15,7 @@ from flows.core import State
 from flows.messages import Incoming
 from flows.router import button_data, respond
 from flows.routing import Routing
-from flows.view import CategoryInfo, CitizenInfo, LocalityInfo, RequestInfo
+from flows.view import CategoryInfo, CitizenInfo, LocalityInfo, PersonalData, RequestInfo
 from storage.seed import read_seed
 
 CATALOG = read_seed("categories.json")
@@ -60,6 +60,11 @@ class MemoryView:
     def new_code(self):
         return "KX7-4MP"
 
+    def my_data(self):
+        mine = tuple(r for r in self.requests.values() if r.mine)
+        return PersonalData(self.citizen.name, self.citizen.language, self.citizen.locality_id, ("test:1",),
+                            self.citizen.consent, NOW, None, mine, 3, 4)
+
 
 NEWCOMER = CitizenInfo(None, None, None, None)
 REGULAR = CitizenInfo(1, "en", "v", True)
@@ -84,6 +89,8 @@ def say(state: State, citizen: CitizenInfo, text: str = "", **fields):
         (MENU, REGULAR, "???", "I did not receive any words", "menu", "main"),
         (State("request", "describe", {}, 5), REGULAR, "cancel", "Cancelled.", "menu", "main"),
         (State("status", "ask", {}, 5), REGULAR, "not a code", "does not look like a tracking code", "status", "ask"),
+        (State("request", "describe", {}, 5), REGULAR, "my data", "Messages kept: 3 from you, 4 from us", "privacy", "summary"),
+        (State("onboarding", "place", {}, 2), NEWCOMER, "удалить мои данные", "Удалить ваши данные?", "privacy", "forget"),
     ],
 )
 def test_the_bot_answers_and_moves_on(state, citizen, text, reply, flow, step):
@@ -139,3 +146,19 @@ def test_likely_duplicates_across_scripts_and_word_order():
         Candidate("DDD-555", "No hay agua en la calle Rivadavia", "health", "ar-ba-laplata", 4),
     ]
     assert [code for code, _ in similar(mine, others)] == ["BBB-333"]
+
+
+def test_another_citizens_code_reads_exactly_like_a_code_that_does_not_exist():
+    theirs = {"KX7-4MP": RequestInfo("KX7-4MP", "utilities", "in_progress", "No light", NOW, NOW, mine=False)}
+    for state in (MENU, State("status", "ask", {}, 5)):
+        foreign = respond(state, Incoming("test", "test:1", "KX7-4MP", external_id="1"), MemoryView(REGULAR, theirs))
+        unknown = respond(state, Incoming("test", "test:1", "KX7-4MP", external_id="1"), MemoryView(REGULAR, {}))
+        assert [r.text for r in foreign.replies] == [r.text for r in unknown.replies]
+        assert "I found no request with the code KX7-4MP" in foreign.replies[0].text
+
+
+def test_declining_consent_asks_the_engine_to_erase_what_was_kept():
+    state = State("onboarding", "consent", {"pending_text": "Calle Falsa 123", "choices": [["yes", "Yes"], ["no", "No"]]}, 3)
+    result = say(state, CitizenInfo(1, "en", "v", None), event={"type": "button", "data": button_data(3, "no")})
+    assert act.SetConsent(False) in result.actions and act.EraseAfterRefusal() in result.actions
+    assert "pending_text" not in result.state.data or result.state.data["pending_text"] is None

@@ -32,6 +32,7 @@ FANCY_APOSTROPHES = "ʻʼ‘’`´"
 BUTTON_KEYS = {
     "confirm_send", "confirm_change", "confirm_cancel", "consent_yes", "consent_no",
     "back", "back_to_menu", "settings_language", "settings_place", "place_not_listed",
+    "mydata_send_file", "mydata_forget", "forget_yes", "forget_no",
 }
 MAX_LABEL = 30
 

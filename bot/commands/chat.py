@@ -10,6 +10,7 @@ from typing import TextIO
 
 from bot.settings import Settings
 from bot.wiring import build, configure_logging
+from bot.privacy import file_for_upload
 from handlers.console import ConsoleSender, to_incoming
 
 help = "talk to the bot as a citizen in this terminal"
@@ -53,7 +54,9 @@ def _is_staff(settings: Settings, name: str) -> bool:
 async def chat(settings: Settings, user: str, language: str | None = None, lines: TextIO | None = None, out: TextIO | None = None, banner: str = BANNER) -> None:
     lines = lines or sys.stdin
     out = out or sys.stdout
-    bot = build(settings, {"console": ConsoleSender(out)})
+    sender = ConsoleSender(out)
+    bot = build(settings, {"console": sender})
+    sender.files = file_for_upload(bot.database)
     print(banner.format(user=user), file=out, flush=True)
     try:
         while True:

@@ -1,51 +1,155 @@
-"""``onewindow export events [--output FILE]``: the whole audit trail as CSV,
-one row per event: when, which request, who, what, from which status to
-which, and the note."""
+"""``onewindow export events [--output FILE] [--with-personal-data [--by NAME]]``:
+the whole audit trail as CSV, one row per event: when, which request, its
+category and district, who, what, from which status to which, and the note.
+
+By default the export is pseudonymized, fit to hand to an analyst: no names,
+no phone numbers, no free text (notes, replies, citizens' answers and
+comments are replaced by ``[redacted]``), and each citizen appears as a
+stable pseudonym — an HMAC of their id keyed with ``EXPORT_PSEUDONYM_KEY`` —
+the same in every export made with the same key, and not reversible without
+it. ``--with-personal-data`` writes everything word for word, and is itself
+recorded in the audit trail (who, when, what, where to): "who" is the OS
+user running the command, or ``--by NAME``, an admin on the staff list.
+"""
 
 from __future__ import annotations
 
 import argparse
 import csv
+import getpass
+import hashlib
+import hmac
 import sys
+from pathlib import Path
 
 from sqlmodel import select
 
 from bot.settings import Settings
 from bot.wiring import open_store
+from storage import privacy
 from storage.db import session_scope
-from storage.models import Caseworker, Request, RequestEvent
+from storage.models import Caseworker, Citizen, Request, RequestEvent
 
-help = "export the audit trail of every request as CSV"
-COLUMNS = ["at", "request", "category", "actor", "actor_name", "kind", "from_status", "to_status", "note"]
+help = "export the audit trail of every request as CSV (pseudonymized unless --with-personal-data)"
+COLUMNS = ["at", "request", "category", "place", "citizen", "actor", "actor_name", "kind", "from_status", "to_status", "note"]
+REDACTED = "[redacted]"
+MIN_KEY = 16
+# Notes the system writes itself (deadline kinds, "retention period over"): no person's words.
+MACHINE_NOTES = privacy.MACHINE_NOTES
+AUDIT_ACTION = "export events with personal data"
+
+
+class ExportRefused(Exception):
+    """Said to the person at the shell in one sentence."""
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("what", choices=["events"])
     parser.add_argument("--output", "-o", help="a file (default: standard output)")
+    parser.add_argument("--with-personal-data", action="store_true",
+                        help="names, numbers and every note word for word (recorded in the audit trail)")
+    parser.add_argument("--by", metavar="NAME", help="the admin taking the personal data (default: the OS user)")
 
 
 def run(args: argparse.Namespace) -> int:
-    database = open_store(Settings.load().database)
-    out = open(args.output, "w", newline="", encoding="utf-8") if args.output else sys.stdout
+    settings = Settings.load()
+    out = None
     try:
-        write_events(database, out)
+        key = None if args.with_personal_data else pseudonym_key(settings.export_pseudonym_key)
+        _check_folder(args.output)
+        database = open_store(settings.database)
+        try:
+            if args.with_personal_data:
+                record_personal_export(database, args.by, args.output or "standard output")
+            out = _open(args.output)
+            write_events(database, out, key=key)
+        finally:
+            database.dispose()
+    except ExportRefused as problem:
+        print(problem, file=sys.stderr)
+        return 2
     finally:
-        if args.output:
+        if args.output and out is not None:
             out.close()
     return 0
 
 
-def write_events(database, out) -> int:
+def pseudonym_key(value: str) -> bytes:
+    if len(value.strip()) < MIN_KEY:
+        raise ExportRefused(
+            f"Set EXPORT_PSEUDONYM_KEY to a secret of at least {MIN_KEY} characters (it keeps citizens' pseudonyms "
+            "stable across exports), or use --with-personal-data."
+        )
+    return value.strip().encode()
+
+
+def _check_folder(output: str | None) -> None:
+    folder = Path(output).expanduser().parent if output else None
+    if folder is not None and not folder.is_dir():
+        raise ExportRefused(f"Cannot write {output}: the folder {folder} does not exist.")
+
+
+def _open(output: str | None):
+    if not output:
+        return sys.stdout
+    try:
+        return open(output, "w", newline="", encoding="utf-8")
+    except OSError as error:
+        raise ExportRefused(f"Cannot write {output}: {error.strerror or error}.") from error
+
+
+def record_personal_export(database, by: str | None, where: str) -> None:
+    """On record before a single row leaves (in a transaction of its own)."""
+    with session_scope(database) as session:
+        if by:
+            admin = session.exec(select(Caseworker).where(Caseworker.name == by, Caseworker.active, Caseworker.role == "admin")).first()
+            if admin is None:
+                raise ExportRefused(f"{by!r} is not an admin on the staff list (see: onewindow staff list).")
+            actor = f"caseworker:{admin.id} ({admin.name})"
+        else:
+            actor = f"os:{_os_user()}"
+        privacy.audit(session, actor, AUDIT_ACTION, f"to {where}")
+
+
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in this environment (a container without one)
+        return "unknown"
+
+
+def pseudonym(key: bytes, citizen_id: int) -> str:
+    """The same citizen, the same pseudonym, with the same key; no way back without it."""
+    return "c-" + hmac.new(key, f"citizen:{citizen_id}".encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def write_events(database, out, *, key: bytes | None = None) -> int:
+    """Every event as a CSV row; pseudonymized when ``key`` is given, word for word without."""
     writer = csv.writer(out)
     writer.writerow(COLUMNS)
     count = 0
     with session_scope(database) as session:
         names = {f"caseworker:{p.id}": p.name for p in session.exec(select(Caseworker))}
+        citizens = {c.id: c.display_name for c in session.exec(select(Citizen))} if key is None else {}
         statement = select(RequestEvent, Request).join(Request, Request.id == RequestEvent.request_id).order_by(RequestEvent.at, RequestEvent.id)
         for event, request in session.exec(statement):
+            if key is None:
+                citizen, actor, actor_name = str(request.citizen_id), event.actor, names.get(event.actor, citizens.get(_citizen_id(event.actor), "") or "")
+                note, place = event.note or "", request.locality_id or ""
+            else:
+                citizen = pseudonym(key, request.citizen_id)
+                actor = f"citizen:{pseudonym(key, int(_citizen_id(event.actor)))}" if _citizen_id(event.actor) else event.actor
+                actor_name = ""
+                note = (event.note or "") if event.kind in MACHINE_NOTES else (REDACTED if event.note else "")
+                place = privacy.district_of(session, request.locality_id) or ""
             writer.writerow([
-                event.at.isoformat(), request.code, request.category_id, event.actor, names.get(event.actor, ""),
-                event.kind, event.from_status or "", event.to_status or "", event.note or "",
+                event.at.isoformat(), request.code, request.category_id, place, citizen, actor, actor_name,
+                event.kind, event.from_status or "", event.to_status or "", note,
             ])
             count += 1
     return count
+
+
+def _citizen_id(actor: str) -> int | None:
+    kind, _, number = actor.partition(":")
+    return int(number) if kind == "citizen" and number.isdigit() else None

@@ -95,6 +95,7 @@ def _start_whatsapp(settings: Settings, bot):
 async def _start_telegram(settings: Settings, bot):
     from telegram.error import InvalidToken, NetworkError
 
+    from bot.privacy import file_for_upload
     from handlers.telegram import TelegramSender, build_application
 
     webhook = bool(settings.telegram_webhook_url)
@@ -108,7 +109,7 @@ async def _start_telegram(settings: Settings, bot):
             f"Cannot reach the Telegram Bot API at {settings.telegram_api} ({error}). "
             "Check the network, or TELEGRAM_API_BASE_URL if you use a local Bot API server."
         ) from error
-    bot.outbox.add_sender(TelegramSender(telegram.bot))
+    bot.outbox.add_sender(TelegramSender(telegram.bot, files=file_for_upload(bot.database)))
     await telegram.start()
     if webhook:
         await telegram.bot.set_webhook(settings.telegram_webhook_url, secret_token=settings.telegram_webhook_secret or None)

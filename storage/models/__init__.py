@@ -15,6 +15,7 @@ from storage.models.catalogue import Category, Department, Locality
 from storage.models.citizens import Citizen, Conversation, Identity
 from storage.models.coordination import Lease
 from storage.models.messages import Message
+from storage.models.privacy import AuditEntry, DataExport
 from storage.models.requests import Request, RequestEvent
 from storage.models.staff import Caseworker, StaffInvite
 
@@ -24,6 +25,7 @@ __all__ = [
     "Citizen", "Conversation", "Identity",
     "Lease",
     "Message",
+    "AuditEntry", "DataExport",
     "Request", "RequestEvent",
     "Caseworker", "StaffInvite",
 ]

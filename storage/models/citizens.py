@@ -18,6 +18,8 @@ class Citizen(SQLModel, table=True):
     consent_at: datetime | None = when(default=None)
     broadcasts_opted_out_at: datetime | None = when(default=None)
     created_at: datetime = when(default_factory=utcnow)
+    # The citizen asked to be forgotten: nothing personal is left, no channel leads here any more.
+    erased_at: datetime | None = when(default=None)
 
 
 class Identity(SQLModel, table=True):

@@ -40,6 +40,8 @@ class Request(SQLModel, table=True):
     first_response_at: datetime | None = when(default=None)
     resolved_at: datetime | None = when(default=None)
     closed_at: datetime | None = when(default=None)
+    # Personal data removed (the citizen asked, or the retention period ran out); the row stays for statistics.
+    anonymized_at: datetime | None = when(default=None, index=True)
 
 
 class RequestEvent(SQLModel, table=True):
