@@ -54,8 +54,10 @@ def responded(request: Request, now: datetime | None = None) -> None:
 
 def queue(session: Session, address: str, text: str, *, choices: list[tuple[str, str]] = (), menu_id: str | None = None,
           citizen_id: int | None = None, request_id: int | None = None, template: str | None = None,
-          template_variables: dict | None = None) -> Message:
-    """Put a message in the outbox."""
+          template_variables: dict | None = None) -> Message | None:
+    """Put a message in the outbox (nothing, for a request anonymized: it has no address)."""
+    if not address:
+        return None
     message = Message(**_outbound(address, text, choices, menu_id, citizen_id, request_id, template, template_variables))
     session.add(message)
     return message
@@ -67,6 +69,8 @@ def queue_once(session: Session, key: str, address: str, text: str, *, choices: 
     """Put a message in the outbox under ``key`` unless one was queued under
     it before (by this process before a restart, or by another): True if
     queued now. The unique key makes "once" hold whoever runs the job."""
+    if not address:  # an anonymized request: nobody to tell
+        return False
     values = _outbound(address, text, choices, menu_id, citizen_id, request_id, template, template_variables)
     values.update(dedupe_key=key, created_at=utcnow(), attempts=0)
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -87,6 +91,8 @@ def interrupt(session: Session, address: str, flow: str, step: str, data: dict, 
     the citizen must answer), keeping where it was so it can resume after.
     Returns the new menu version, for the question's buttons; ``choices``
     are remembered so that a typed "1" selects on channels without buttons."""
+    if not address:  # an anonymized request: nobody to ask
+        return 0
     conversation = session.get(Conversation, address, with_for_update=True)
     if conversation is None:
         conversation = Conversation(address=address)

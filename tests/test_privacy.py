@@ -238,6 +238,10 @@ def test_forget_me_erases_her_and_tells_the_caseworker_and_keeps_the_figures(eng
     assert citizen_of(database, rosa.address).id != citizen_id
     karim.send(f"/show {open_code}")
     assert "Falsa" not in karim.text and "Rosa" not in karim.text
+    karim.send(f"/reply {open_code} ¿Sigue sin agua?")
+    assert f"Request {open_code} is anonymized" in karim.text
+    with session_scope(database) as session:
+        assert session.exec(select(Message).where(Message.address == "")).all() == []
 
 
 # -- tracking codes ------------------------------------------------------------------

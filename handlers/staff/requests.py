@@ -23,6 +23,8 @@ def _split(desk: Desk, usage: str, *, need_text: bool = True) -> tuple[Request, 
 def _open(desk: Desk, request: Request) -> None:
     if request.status in lifecycle.FINISHED:
         raise Refusal(desk.t("staff_request_finished", code=request.code, status=request.status))
+    if not request.address:  # anonymized: there is nobody to write to
+        raise Refusal(desk.t("staff_request_anonymized_no_contact", code=request.code))
 
 
 def show(desk: Desk) -> None:
