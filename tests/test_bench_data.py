@@ -1,0 +1,110 @@
+"""Checks of the held-out evaluation data in bench/data/.
+
+The benchmarks trust these files: a row with a category that does not exist,
+a language missing for a category, or a held-out message that slipped into the
+training examples would make every figure they print meaningless. These tests
+check the shape of the data, never what any model answers on it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parents[1]
+DATA = ROOT / "bench" / "data"
+HELDOUT = DATA / "heldout.tsv"
+LANGS = ["uz", "uz-Cyrl", "ru", "es", "en"]
+INTENTS = {"request", "question", "other"}
+CATEGORIES = [c["id"] for c in json.loads((ROOT / "storage" / "seed" / "categories.json").read_text("utf-8"))["categories"]]
+
+
+def data_lines(path: Path) -> list[list[str]]:
+    lines = path.read_text("utf-8").splitlines()
+    assert lines and lines[0].startswith("# "), f"{path.name}: the first line is the header comment"
+    return [line.split("\t") for line in lines[1:] if line.strip() and not line.startswith("#")]
+
+
+def normal(text: str) -> str:
+    """Lower case, no accents or punctuation, single spaces: what a copy keeps."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(re.findall(r"\w+", text))
+
+
+@pytest.fixture(scope="module")
+def heldout() -> list[dict]:
+    header = HELDOUT.read_text("utf-8").splitlines()[0]
+    assert header == "# category\tintent\tlanguage\tdifficulty\ttext"
+    rows = []
+    for n, fields in enumerate(data_lines(HELDOUT), 2):
+        assert len(fields) == 5, f"line {n}: {len(fields)} fields"
+        rows.append(dict(zip(["category", "intent", "language", "difficulty", "text"], fields), line=n))
+    return rows
+
+
+def test_heldout_rows_are_well_formed(heldout):
+    assert len(heldout) >= 500
+    for row in heldout:
+        where = f"line {row['line']}"
+        assert row["category"] in CATEGORIES, where
+        assert row["intent"] in INTENTS, where
+        assert row["language"] in LANGS, where
+        assert row["difficulty"] in {"easy", "hard"}, where
+        assert row["text"].strip() == row["text"] and row["text"], where
+        if row["intent"] == "other":
+            assert row["category"] == "other", f"{where}: a greeting or chit-chat has no department"
+
+
+def test_heldout_has_no_repeated_message(heldout):
+    counts = Counter(normal(row["text"]) for row in heldout)
+    assert [text for text, n in counts.items() if n > 1] == []
+
+
+def test_heldout_covers_every_category_in_every_language(heldout):
+    seen = {(row["language"], row["category"]) for row in heldout}
+    missing = [(lang, cat) for lang in LANGS for cat in CATEGORIES if (lang, cat) not in seen]
+    assert missing == []
+
+
+def test_heldout_mix_of_intents_and_difficulty(heldout):
+    n = len(heldout)
+    intents = Counter(row["intent"] for row in heldout)
+    assert 0.20 <= intents["question"] / n <= 0.32
+    assert 0.06 <= intents["other"] / n <= 0.12
+    assert intents["question"] + intents["request"] >= 120
+    for lang in LANGS:
+        rows = [row for row in heldout if row["language"] == lang]
+        assert {row["intent"] for row in rows} == INTENTS, lang
+        hard = sum(row["difficulty"] == "hard" for row in rows)
+        assert 0.4 <= hard / len(rows) <= 0.7, lang
+
+
+def training_texts() -> str:
+    """Every file the classifier may learn from, normalized and joined."""
+    paths = [ROOT / "tests" / "fixtures" / "classifier_cases.tsv"]
+    examples = ROOT / "flows" / "examples"
+    if examples.is_dir():
+        paths += sorted(p for p in examples.rglob("*") if p.is_file())
+    texts = []
+    for path in paths:
+        if path.is_file():
+            texts.append(normal(path.read_text("utf-8", errors="replace")))
+    return " " + " | ".join(texts) + " "
+
+
+def test_no_heldout_message_is_in_the_training_data(heldout):
+    """Held-out means never trained on: a copied message would inflate every figure."""
+    training = training_texts()
+    # Short greetings ("Good night") may be written independently by anyone.
+    leaked = [
+        f"line {row['line']}: {row['text']}"
+        for row in heldout
+        if len(normal(row["text"]).split()) >= 5 and f" {normal(row['text'])} " in training
+    ]
+    assert leaked == []
