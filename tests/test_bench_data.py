@@ -8,6 +8,8 @@ check the shape of the data, never what any model answers on it.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import unicodedata
@@ -108,3 +110,69 @@ def test_no_heldout_message_is_in_the_training_data(heldout):
         if len(normal(row["text"]).split()) >= 5 and f" {normal(row['text'])} " in training
     ]
     assert leaked == []
+
+
+def test_service_questions_are_well_formed():
+    path = DATA / "service_questions.tsv"
+    assert path.read_text("utf-8").splitlines()[0] == "# expected_service_topic\tlanguage\ttext"
+    rows = data_lines(path)
+    assert len(rows) >= 60
+    for n, fields in enumerate(rows, 2):
+        assert len(fields) == 3, f"line {n}"
+        topic, lang, text = fields
+        assert topic and lang in LANGS and text.strip() == text and text, f"line {n}"
+    assert {fields[1] for fields in rows} == set(LANGS)
+
+
+SHEETS = ["old_requests", "old_requests_uz"]
+
+
+TEXT_HEADERS = {"Motivo", "Murojaat matni"}
+
+
+def read_sheet(path: Path) -> list[dict[str, str]]:
+    """The data rows as dicts by header (Excel writes ';' in some locales, and a BOM)."""
+    text = path.read_text("utf-8-sig")
+    dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;")
+    header, *rows = csv.reader(io.StringIO(text, newline=""), dialect)
+    assert all(len(row) == len(header) for row in rows), path.name
+    return [dict(zip(header, row)) for row in rows]
+
+
+@pytest.mark.parametrize("name", SHEETS)
+def test_sheet_truth_is_consistent(name):
+    rows = read_sheet(DATA / f"{name}.csv")
+    truth = json.loads((DATA / f"{name}.truth.json").read_text("utf-8"))
+    assert truth["file"] == f"{name}.csv"
+    n = len(rows)
+    every = [r for group in truth["duplicate_groups"] for r in group]
+    assert all(1 <= r <= n for r in every + truth["unreadable_rows"] + sum(truth["traps"], []))
+    assert len(every) == len(set(every)), "a row belongs to one group at most"
+    assert all(len(group) >= 2 and group == sorted(group) for group in truth["duplicate_groups"])
+    group_of = {r: i for i, group in enumerate(truth["duplicate_groups"]) for r in group}
+    for a, b in truth["traps"]:
+        assert a not in group_of or group_of.get(a) != group_of.get(b), f"trap {a},{b} is inside one group"
+    unreadable = set(truth["unreadable_rows"])
+    assert not unreadable & (set(every) | set(sum(truth["traps"], [])))
+    assert len(truth["trap_reasons"]) == len(truth["traps"])
+
+
+@pytest.mark.parametrize("name", SHEETS)
+def test_unreadable_rows_are_exactly_the_rows_without_text(name):
+    rows = read_sheet(DATA / f"{name}.csv")
+    truth = json.loads((DATA / f"{name}.truth.json").read_text("utf-8"))
+    (column,) = TEXT_HEADERS & set(rows[0])
+    empty = [n for n, row in enumerate(rows, 1) if not row[column].strip()]
+    assert empty == truth["unreadable_rows"]
+
+
+def test_the_spanish_sheet_has_enough_rows_groups_and_traps():
+    rows = read_sheet(DATA / "old_requests.csv")
+    truth = json.loads((DATA / "old_requests.truth.json").read_text("utf-8"))
+    assert len(rows) >= 130
+    assert len(truth["duplicate_groups"]) >= 10 and len(truth["traps"]) >= 5
+
+
+@pytest.mark.parametrize("name", [f"{s}{ext}" for s in SHEETS for ext in (".csv", ".truth.json")])
+def test_the_test_fixtures_are_the_bench_files(name):
+    assert (ROOT / "tests" / "fixtures" / "import" / name).read_bytes() == (DATA / name).read_bytes()
