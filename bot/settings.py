@@ -55,6 +55,10 @@ class Settings:
     whatsapp_templates: str = ""  # kind=ContentSid pairs: "reply=HX...,status=HX..."
     retention_months: int = 0  # closed requests are anonymized this many months after closing; 0: kept
     export_pseudonym_key: str = ""  # keys the citizens' pseudonyms in `onewindow export`
+    outbox_retry_hours: float = 24.0  # how long a reply is retried before it is failed
+    outbox_alert_due: int = 1000  # /healthz turns 503 past this many messages waiting to go...
+    outbox_alert_age_minutes: float = 15.0  # ...or when the oldest has waited this long...
+    outbox_alert_failed: int = 20  # ...or when this many were given up in the last 24 hours (0: never)
 
     @classmethod
     def load(cls, env_file: str | Path = ".env", environ: dict[str, str] | None = None) -> Settings:

@@ -5,8 +5,10 @@
 ``POST /whatsapp/status`` take Twilio's signed posts (see
 :mod:`handlers.whatsapp`); ``GET /mydata/<token>`` hands a citizen their
 own data once, within an hour of asking (see :mod:`bot.privacy`);
-``GET /healthz`` says whether the store answers and the outbox and the
-scheduler are alive.
+``GET /healthz`` says whether the store answers, the outbox and the
+scheduler are alive, and the replies leave: the outbox's backlog, its
+oldest waiting message, held and failed counts, with 503 past the
+``OUTBOX_ALERT_*`` thresholds (see :mod:`notifications.backlog`).
 """
 
 from __future__ import annotations
@@ -43,6 +45,9 @@ def create_app(bot, telegram_app=None, webhook_secret: str = "", whatsapp=None) 
         checks["outbox"] = _alive(bot.outbox.alive_at)
         checks["scheduler"] = _alive(bot.scheduler.alive_at)
         healthy = all(v == "ok" for v in checks.values())
+        if checks["store"] == "ok":
+            delivering, checks["delivery"] = await asyncio.to_thread(bot.outbox.health)
+            healthy = healthy and delivering
         return JSONResponse({"ok": healthy, **checks}, status_code=200 if healthy else 503)
 
     async def telegram(request: Request) -> Response:

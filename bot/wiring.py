@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.engine import Engine as Database
 
 from bot.catalog import Catalog
 from bot.engine import Engine
 from bot.settings import Settings
+from notifications.backlog import Alerts
 from notifications.outbox import Outbox
+from notifications.retrying import RetryPolicy
 from notifications.scheduler import Scheduler
 from notifications.senders import Sender
 from storage import catalog as seed_catalog
@@ -36,7 +39,11 @@ class Bot:
 
 def build(settings: Settings, senders: dict[str, Sender] | None = None) -> Bot:
     database = open_store(settings.database)
-    outbox = Outbox(database, senders if senders is not None else {})
+    outbox = Outbox(
+        database, senders if senders is not None else {},
+        policy=RetryPolicy(give_up_after=timedelta(hours=settings.outbox_retry_hours)),
+        alerts=Alerts(settings.outbox_alert_due, timedelta(minutes=settings.outbox_alert_age_minutes), settings.outbox_alert_failed),
+    )
     catalog = Catalog.from_store(database)
     engine = Engine(database, catalog, on_queued=outbox.notify)
     scheduler = Scheduler(database, catalog, on_queued=outbox.notify, retention_months=settings.retention_months)

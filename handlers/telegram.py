@@ -140,15 +140,15 @@ class TelegramSender:
             # Telegram numbers messages per chat: chat and number make the id.
             return SendResult.sent(f"{chat_id}:{sent.message_id}" if sent else None)
         except RetryAfter as error:
-            return SendResult.retry(str(error), _retry_after(error))
+            return SendResult.retry(str(error), _retry_after(error), code="RetryAfter (HTTP 429)")
         except Forbidden as error:
-            return SendResult.blocked(str(error))
+            return SendResult.blocked(str(error), "Forbidden (HTTP 403)")
         except BadRequest as error:  # a subclass of NetworkError: sort it first
-            return SendResult.failed(f"{type(error).__name__}: {error}")
+            return SendResult.failed(f"{type(error).__name__}: {error}", "BadRequest (HTTP 400)")
         except (TimedOut, NetworkError) as error:
-            return SendResult.retry(f"{type(error).__name__}: {error}")
+            return SendResult.retry(f"{type(error).__name__}: {error}", code=type(error).__name__)
         except (TelegramError, ValueError) as error:
-            return SendResult.failed(f"{type(error).__name__}: {error}")
+            return SendResult.failed(f"{type(error).__name__}: {error}", type(error).__name__)
 
 
     async def _send_document(self, chat_id: int, message: Outgoing) -> SendResult:

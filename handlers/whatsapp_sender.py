@@ -75,13 +75,20 @@ def pieces(message: Outgoing) -> list[str]:
 
 def sort_error(code: int | None, status: int | None, reason: str) -> SendResult:
     """What to do about a Twilio error (``code``) or HTTP ``status``."""
+    logged = error_code(code, status)
     if code in BLOCKED:
-        return SendResult.blocked(reason)
+        return SendResult.blocked(reason, logged)
     if code in WINDOW_CLOSED:
-        return SendResult.held(f"{reason} (the 24-hour window is closed: waiting for the citizen to write)")
+        return SendResult.held(f"{reason} (the 24-hour window is closed: waiting for the citizen to write)", logged)
     if code in RETRY or status == 429 or (status or 0) >= 500:
-        return SendResult.retry(reason)
-    return SendResult.failed(reason)
+        return SendResult.retry(reason, code=logged)
+    return SendResult.failed(reason, logged)
+
+
+def error_code(code: int | None, status: int | None) -> str:
+    """Twilio's code and the HTTP status, for the logs (Twilio's message
+    may quote the number, so it stays out of them)."""
+    return " ".join(part for part in (f"Twilio {code or '-'}", f"(HTTP {status})" if status else "") if part)
 
 
 def template_variables(message: Outgoing) -> dict[str, str]:
@@ -171,7 +178,7 @@ class WhatsAppSender:
         except TwilioServiceException as error:
             return sort_error(error.code, error.status, f"Twilio {error.code}: {error.title} {error.detail or ''}".strip())
         except httpx.HTTPError as error:
-            return SendResult.retry(f"{type(error).__name__}: {error}")
+            return SendResult.retry(f"{type(error).__name__}: {error}", code=type(error).__name__)
 
     async def _send_template(self, message: Outgoing, last: datetime | None) -> SendResult:
         kind = message.template or DEFAULT_KIND
@@ -180,7 +187,8 @@ class WhatsAppSender:
             since = f"last wrote {last:%Y-%m-%d %H:%M} UTC" if last else "has never written here"
             return SendResult.held(
                 f"held: the WhatsApp 24-hour window is closed (the citizen {since}) and WHATSAPP_TEMPLATES has no "
-                f"template for '{kind}'; it goes out when the citizen writes again"
+                f"template for '{kind}'; it goes out when the citizen writes again",
+                f"24-hour window closed, no template for '{kind}'",
             )
         variables = json.dumps(template_variables(message), ensure_ascii=False)
         created = await self._create(message.address, content_sid=content_sid, content_variables=variables)

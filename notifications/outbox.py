@@ -3,8 +3,10 @@
 Replies are rows in the store before anything is sent (the engine commits
 them with the message that caused them). The outbox claims due rows with a
 lease, hands each to its channel's sender at the pace the channel allows,
-and records the outcome: ``sent``; ``retry`` with exponential back-off (or
-the channel's own ``retry_after``); ``failed`` with the reason; ``held``
+and records the outcome: ``sent``; ``retry`` with capped back-off (or the
+channel's own ``retry_after``) for a day before giving up (see
+:mod:`notifications.retrying`, which also logs each message's trouble
+once); ``failed`` with the reason; ``held``
 when the channel may not deliver it now (WhatsApp's closed 24-hour window
 with no template for it): the row keeps the reason for staff to see, and
 when the channel says the citizen wrote again (:meth:`Outbox.citizen_wrote`)
@@ -29,14 +31,16 @@ from sqlalchemy.engine import Engine as Database
 from sqlmodel import Session, select
 
 from flows.messages import Choice, Outgoing
+from flows.masking import error_summary
+from notifications import backlog
 from notifications.ratelimit import RateLimiter
+from notifications.retrying import RetryPolicy
 from notifications.senders import SendResult, Sender
 from storage import delivery, queries
 from storage.db import session_scope
 from storage.models import Citizen, Identity, Message, utcnow
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 8
 LEASE = timedelta(seconds=60)
 BATCH = 100
 BROADCAST_KINDS = frozenset({"broadcast"})
@@ -56,16 +60,14 @@ def to_outgoing(row: Message) -> Outgoing:
     )
 
 
-def backoff(attempt: int) -> float:
-    """Seconds before the next try: 2, 4, 8 … capped at ten minutes."""
-    return min(600.0, 2.0 ** attempt)
-
-
 class Outbox:
-    def __init__(self, database: Database, senders: dict[str, Sender], *, clock=utcnow):
+    def __init__(self, database: Database, senders: dict[str, Sender], *, clock=utcnow,
+                 policy: RetryPolicy | None = None, alerts: backlog.Alerts | None = None):
         self.database = database
         self.senders = senders
         self.clock = clock
+        self.policy = policy or RetryPolicy()
+        self.alerts = alerts or backlog.Alerts()
         self.limiters = {name: RateLimiter(sender.per_second) for name, sender in senders.items()}
         self.wake = asyncio.Event()
         self.alive_at: datetime | None = None
@@ -83,6 +85,10 @@ class Outbox:
         with self._wrote_lock:
             self._wrote.add(address)
         self.notify()
+
+    def health(self) -> tuple[bool, dict]:
+        """Whether replies leave as they should (see :mod:`notifications.backlog`); reads the store."""
+        return backlog.check(self.database, sorted(self.senders), self.alerts, self.clock())
 
     def notify(self) -> None:
         """Ask for a delivery round now (callable from any thread)."""
@@ -124,8 +130,8 @@ class Outbox:
             try:
                 result = await sender.send(outgoing)
             except Exception as error:  # a sender should sort its errors; this is the safety net
-                log.exception("sender %s raised", outgoing.channel)
-                result = SendResult.retry(f"{type(error).__name__}: {error}")
+                log.debug("sender %s raised on message %s", outgoing.channel, message_id, exc_info=True)
+                result = SendResult.retry(f"{type(error).__name__}: {error}", code=error_summary(error))
             if result.status != "sent":
                 # Later messages to this address would arrive out of order: put them back.
                 await asyncio.to_thread(self._release, [m for m, _, _ in items if m > message_id])
@@ -137,21 +143,10 @@ class Outbox:
         now = self.clock()
         with session_scope(self.database) as session:
             row = session.get(Message, message_id)
-            row.error = result.error
-            if result.status == "sent":
-                row.status, row.sent_at, row.next_attempt_at = "sent", now, None
-                row.external_id = result.external_id or row.external_id
-            elif result.status == "retry" and attempts < MAX_ATTEMPTS:
-                delay = result.retry_after if result.retry_after is not None else backoff(attempts)
-                row.status, row.next_attempt_at = "retry", now + timedelta(seconds=delay)
-            elif result.status == "held":  # waits for the citizen; holding costs no attempt
-                row.status, row.next_attempt_at, row.attempts = "held", None, max(0, attempts - 1)
-            elif result.status == "blocked":
-                row.status, row.next_attempt_at = "failed", None
-                _stop_contact(session, row.address, now)
-            else:
-                row.status, row.next_attempt_at = "failed", None
+            self.policy.record(row, attempts, result, now)
             session.add(row)
+            if result.status == "blocked":
+                _stop_contact(session, row.address, now)
 
     def settle(self, message_id: int, result: SendResult) -> None:
         """Record an outcome learned after the send (a channel's delivery
@@ -178,8 +173,9 @@ class Outbox:
             self.alive_at = self.clock()
             try:
                 sent = await self.deliver_due()
-            except Exception:
-                log.exception("delivery round failed; trying again shortly")
+            except Exception as error:
+                log.error("delivery round failed; trying again shortly: %s", error_summary(error))
+                log.debug("delivery round failed", exc_info=True)
                 sent = 0
             if sent:
                 continue

@@ -7,6 +7,10 @@ says how it went, sorted so the outbox knows what to do next: ``sent``;
 ``held`` (it may not go out now, e.g. WhatsApp's 24-hour window is closed
 and no template fits: it waits, with the reason, until the citizen writes);
 ``failed`` (anything else, with the reason).
+
+``error`` is the full reason, for staff (it may quote the address);
+``code`` is the channel's error code alone (``Twilio 20500 (HTTP 500)``,
+``Forbidden``, ``ConnectError``): what the logs say, never personal data.
 """
 
 from __future__ import annotations
@@ -23,26 +27,27 @@ class SendResult:
     external_id: str | None = None
     error: str | None = None
     retry_after: float | None = None
+    code: str | None = None
 
     @classmethod
     def sent(cls, external_id: str | None = None) -> SendResult:
         return cls("sent", external_id)
 
     @classmethod
-    def retry(cls, error: str, retry_after: float | None = None) -> SendResult:
-        return cls("retry", error=error, retry_after=retry_after)
+    def retry(cls, error: str, retry_after: float | None = None, code: str | None = None) -> SendResult:
+        return cls("retry", error=error, retry_after=retry_after, code=code)
 
     @classmethod
-    def blocked(cls, error: str) -> SendResult:
-        return cls("blocked", error=error)
+    def blocked(cls, error: str, code: str | None = None) -> SendResult:
+        return cls("blocked", error=error, code=code)
 
     @classmethod
-    def held(cls, reason: str) -> SendResult:
-        return cls("held", error=reason)
+    def held(cls, reason: str, code: str | None = None) -> SendResult:
+        return cls("held", error=reason, code=code)
 
     @classmethod
-    def failed(cls, error: str) -> SendResult:
-        return cls("failed", error=error)
+    def failed(cls, error: str, code: str | None = None) -> SendResult:
+        return cls("failed", error=error, code=code)
 
 
 class Sender(Protocol):

@@ -186,6 +186,7 @@ class FakeTwilio:
     schema: MessagesSchema = field(default_factory=MessagesSchema)
     requests: list[Recorded] = field(default_factory=list)
     _errors: list[tuple[int, int, str]] = field(default_factory=list)
+    _outage: tuple[int, int, str] | None = None
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -196,6 +197,13 @@ class FakeTwilio:
     def fail_next(self, status: int, code: int, message: str = "error") -> None:
         """Answer the next request with this error instead of accepting it."""
         self._errors.append((status, code, message))
+
+    def down(self, status: int, code: int, message: str = "Service unavailable") -> None:
+        """Answer every request with this error until :meth:`up`."""
+        self._outage = (status, code, message)
+
+    def up(self) -> None:
+        self._outage = None
 
     @property
     def problems(self) -> list[str]:
@@ -221,8 +229,8 @@ class FakeTwilio:
         if problems:
             self.requests.append(Recorded(params, problems, 400))
             return 400, _error(400, 21602 if "Body" in " ".join(problems) else 20001, "; ".join(problems))
-        if self._errors:
-            status, code, message = self._errors.pop(0)
+        if self._errors or self._outage:
+            status, code, message = self._outage or self._errors.pop(0)
             self.requests.append(Recorded(params, [], status))
             return status, _error(status, code, message)
         sid = new_sid("MM" if "MediaUrl" in params else "SM")

@@ -1,16 +1,21 @@
 """The outbox: replies leave in order, at the channel's pace; failures are
-sorted into retry, blocked and failed, and nothing is dropped silently."""
+sorted into retry, blocked and failed; a channel down for hours costs no
+reply (retries go on for a day, on a fake clock here), and every message's
+trouble is logged once, with the channel's code and without personal data."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pytest
 from sqlmodel import select
 
 from bot.engine import outbound_values
+from bot.settings import Settings
 from flows.messages import Choice, Outgoing
-from notifications.outbox import MAX_ATTEMPTS, Outbox
+from notifications.outbox import Outbox
+from notifications.retrying import RetryPolicy
 from notifications.senders import SendResult
 from storage.db import session_scope
 from storage.models import Identity, Message, utcnow
@@ -87,16 +92,90 @@ async def test_a_throttled_message_waits_and_holds_back_the_next_to_that_address
     assert statuses(database)[0] == ("first", "sent", 2)
 
 
-async def test_retries_back_off_and_then_give_up_with_the_reason(database, clock):
-    sender = RecordingSender([SendResult.retry("502 bad gateway")] * MAX_ATTEMPTS)
-    outbox = Outbox(database, {"test": sender}, clock=clock)
-    queue(database, "hello")
-    for _ in range(MAX_ATTEMPTS):
+class DownFor:
+    """A channel that answers "try later" until ``clock`` passes ``until``."""
+
+    channel = "test"
+    per_second = 0.0
+
+    def __init__(self, clock, seconds: float, result: SendResult = SendResult.retry("502 bad gateway", code="HTTP 502")):
+        self.clock, self.until, self.result = clock, clock() + timedelta(seconds=seconds), result
+        self.tries: list = []
+
+    async def send(self, message: Outgoing) -> SendResult:
+        self.tries.append(self.clock())
+        return self.result if self.clock() < self.until else SendResult.sent(f"id-{len(self.tries)}")
+
+
+async def settle(outbox, clock, database, message_id: int) -> Message:
+    """Run the outbox, moving the clock to each next try, until the message is sent or failed."""
+    for _ in range(5000):
         await outbox.deliver_due()
-        clock.advance(700)
-    with session_scope(database) as session:
-        message = session.exec(select(Message)).one()
-        assert (message.status, message.attempts, message.error) == ("failed", MAX_ATTEMPTS, "502 bad gateway")
+        with session_scope(database) as session:
+            row = session.get(Message, message_id)
+        if row.status in ("sent", "failed"):
+            return row
+        clock.now = max(clock.now, row.next_attempt_at)
+    raise AssertionError("the message never settled")
+
+
+def outbox_records(caplog, level=logging.INFO) -> list[tuple[str, str]]:
+    return [(r.levelname, r.getMessage()) for r in caplog.records if r.name.startswith("notifications") and r.levelno >= level]
+
+
+@pytest.mark.parametrize("hours", [5 / 60, 2])
+async def test_a_channel_down_for_hours_costs_no_reply_and_is_logged_once(database, clock, caplog, hours):
+    caplog.set_level(logging.DEBUG)
+    sender = DownFor(clock, hours * 3600)
+    outbox = Outbox(database, {"test": sender}, clock=clock)
+    [message_id] = queue(database, "Su turno es el martes a las 9.", address="test:5492215550134")
+    message = await settle(outbox, clock, database, message_id)
+    assert message.status == "sent" and message.error is None
+    gaps = [(b - a).total_seconds() for a, b in zip(sender.tries, sender.tries[1:])]
+    assert max(gaps) <= 300  # capped back-off: the reply leaves within minutes of the channel's return
+    assert (message.sent_at - sender.until).total_seconds() <= 300
+    logged = outbox_records(caplog)
+    assert [level for level, _ in logged] == ["WARNING", "INFO"]
+    assert f"message {message_id} to test:54922****134 not delivered (HTTP 502)" in logged[0][1]
+    assert "delivered after" in logged[1][1]
+    assert not any("5492215550134" in text or "martes" in text for _, text in logged)
+
+
+async def test_retries_go_on_for_a_day_then_fail_with_the_reason_logged_once(database, clock, caplog):
+    caplog.set_level(logging.DEBUG)
+    sender = DownFor(clock, 48 * 3600)
+    outbox = Outbox(database, {"test": sender}, clock=clock)
+    [message_id] = queue(database, "hello")
+    message = await settle(outbox, clock, database, message_id)
+    tried_for = sender.tries[-1] - sender.tries[0]
+    assert message.status == "failed" and message.error == "502 bad gateway"
+    assert timedelta(hours=24) <= tried_for < timedelta(hours=24, minutes=6)
+    assert message.failed_at == sender.tries[-1] and message.attempts == len(sender.tries) > 100
+    assert [level for level, _ in outbox_records(caplog)] == ["WARNING", "ERROR"]
+    assert "given up after" in outbox_records(caplog)[1][1] and f"/outbox retry {message_id}" in outbox_records(caplog)[1][1]
+
+
+async def test_how_long_to_retry_is_a_setting(database, clock, tmp_path):
+    from bot.wiring import build
+
+    assert build(Settings(database_url=f"sqlite:///{tmp_path / 's.sqlite3'}", outbox_retry_hours=2.5)).outbox.policy.give_up_after == timedelta(hours=2.5)
+    sender = DownFor(clock, 2 * 3600)
+    outbox = Outbox(database, {"test": sender}, clock=clock, policy=RetryPolicy(give_up_after=timedelta(hours=1)))
+    [message_id] = queue(database, "hello")
+    message = await settle(outbox, clock, database, message_id)
+    assert message.status == "failed" and timedelta(hours=1) <= sender.tries[-1] - sender.tries[0] < timedelta(hours=1, minutes=6)
+
+
+async def test_a_failure_no_retry_cures_fails_at_once_logged_with_its_code(database, clock, caplog):
+    caplog.set_level(logging.DEBUG)
+    sender = RecordingSender([SendResult.failed("Twilio 21211: Invalid 'To' Phone Number: +5492215550134", "Twilio 21211 (HTTP 400)")])
+    outbox = Outbox(database, {"test": sender}, clock=clock)
+    [message_id] = queue(database, "hello", address="test:5492215550134")
+    await outbox.deliver_due()
+    assert statuses(database) == [("hello", "failed", 1)]
+    [(level, text)] = outbox_records(caplog)
+    assert level == "ERROR" and "Twilio 21211 (HTTP 400)" in text and f"message {message_id}" in text
+    assert "5492215550134" not in text
 
 
 async def test_a_citizen_who_blocked_the_bot_is_not_written_to_again(database, clock):
@@ -114,12 +193,14 @@ async def test_a_citizen_who_blocked_the_bot_is_not_written_to_again(database, c
         assert session.exec(select(Message).where(Message.text == "second")).one().error == "contact blocked the bot"
 
 
-async def test_a_sender_that_raises_is_retried_not_lost(database, clock):
+async def test_a_sender_that_raises_is_retried_not_lost(database, clock, caplog):
     sender = RecordingSender([RuntimeError("connection reset")])
     outbox = Outbox(database, {"test": sender}, clock=clock)
     queue(database, "hello")
     await outbox.deliver_due()
     assert statuses(database) == [("hello", "retry", 1)]
+    [(level, text)] = outbox_records(caplog)
+    assert level == "WARNING" and "RuntimeError at test_outbox.py" in text and "connection reset" not in text
 
 
 async def test_a_message_left_sending_by_a_crash_is_sent_when_its_lease_ends(database, clock):

@@ -9,6 +9,7 @@ from sqlmodel import select
 from flows.duplicates import Candidate, similar
 from flows.lifecycle import OPEN
 from flows.messages import Choice
+from flows.masking import mask
 from storage.models import Caseworker, Message, Request, RequestEvent, utcnow
 
 BUTTONS = (("take", "staff_button_take"), ("progress", "staff_button_progress"), ("show", "staff_button_show"), ("close", "staff_button_close"))
@@ -17,15 +18,6 @@ BUTTONS = (("take", "staff_button_take"), ("progress", "staff_button_progress"),
 def button(action: str, code: str) -> str:
     """Staff button data: ``s|take|KX74MP`` (well inside Telegram's 64 bytes)."""
     return f"s|{action}|{code.replace('-', '')}"
-
-
-def mask(address: str) -> str:
-    """``whatsapp:+5492215550134`` -> ``whatsapp:+54922•••0134``: enough to
-    recognise a contact, not enough to call it."""
-    channel, _, contact = address.partition(":")
-    if len(contact) <= 6:
-        return f"{channel}:•••"
-    return f"{channel}:{contact[:-7]}•••{contact[-4:]}"
 
 
 def age(since: datetime, now: datetime | None = None) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from handlers.staff import queue, requests, team
+from handlers.staff import outbox, queue, requests, team
 from handlers.staff.context import Desk
 
 
@@ -34,6 +34,7 @@ COMMANDS: dict[str, Command] = {
     "find": Command(queue.find, "/find words", "staff_help_find"),
     "stats": Command(queue.stats, "/stats [days]", "staff_help_stats"),
     "staff": Command(team.staff, "/staff add|list|remove|invite", "staff_help_staff", role="admin"),
+    "outbox": Command(outbox.outbox, "/outbox [failed|held] | retry ID…|all|failed|held", "staff_help_outbox", role="admin"),
 }
 
 # Open to anyone: the way in for a new member of staff.

@@ -21,6 +21,9 @@ class Message(SQLModel, table=True):
     goes when the citizen writes again) and ``failed``, with the reason in
     ``error``. ``payload["template"]`` names the kind of message (``reply``,
     ``status``, ``broadcast``) and so the approved template to use.
+    ``failing_since`` is the first failed try of the current run of
+    failures (retries go on for ``OUTBOX_RETRY_HOURS`` from it);
+    ``failed_at`` is when the outbox gave up.
     """
 
     # A channel's id for a delivery is unique per direction: redelivered
@@ -49,3 +52,5 @@ class Message(SQLModel, table=True):
     next_attempt_at: datetime | None = when(default=None, index=True)
     created_at: datetime = when(default_factory=utcnow, index=True)
     sent_at: datetime | None = when(default=None)
+    failing_since: datetime | None = when(default=None)
+    failed_at: datetime | None = when(default=None, index=True)
