@@ -16,6 +16,7 @@ COMMANDS = {
     "catalog": "bot.commands.catalog",
     "staff": "bot.commands.staff",
     "export": "bot.commands.export",
+    "outbox": "bot.commands.outbox",
 }
 
 
