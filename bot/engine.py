@@ -29,6 +29,7 @@ from flows import actions as act
 from flows.core import State
 from flows.i18n import DEFAULT_LANGUAGE, guess_language, text
 from flows.messages import Incoming, Outgoing
+from flows.masking import log_failure, mask
 from flows.router import respond
 from flows.tracking import new_code
 from handlers.staff import StaffDesk
@@ -174,14 +175,14 @@ class Engine:
 
         The message is stored first and on its own, so that it survives even
         when what broke also breaks the apology."""
-        log.exception("could not handle message %s from %s", msg.external_id, msg.address)
+        log_failure(log, "could not handle message %s from %s", msg.external_id, mask(msg.address))
         try:
             with self.database.begin() as conn:
                 path.insert_messages(conn, [inbound_values(msg, None, "needs_attention", error=_error_text())])
         except IntegrityError:
             return Handled(duplicate=True)  # it was stored before; nothing was lost
         except Exception:
-            log.exception("could not store the failed message %s from %s", msg.external_id, msg.address)
+            log_failure(log, "could not store the failed message %s from %s", msg.external_id, mask(msg.address))
             return Handled(failed=True)
         try:
             with self.database.begin() as conn:
@@ -191,7 +192,7 @@ class Engine:
                 path.insert_messages(conn, [outbound_values(apology, citizen.id if citizen else None, None)])
             return Handled(failed=True, replies=[apology])
         except Exception:
-            log.exception("could not queue an apology to %s", msg.address)
+            log_failure(log, "could not queue an apology to %s", mask(msg.address))
             return Handled(failed=True)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine as Database
 from bot.catalog import Catalog
 from bot.engine import Engine
 from bot.settings import Settings
+from flows.masking import KeepPersonalDataOut
 from notifications.backlog import Alerts
 from notifications.outbox import Outbox
 from notifications.retrying import RetryPolicy
@@ -51,6 +52,11 @@ def build(settings: Settings, senders: dict[str, Sender] | None = None) -> Bot:
 
 
 def configure_logging(level: str) -> None:
+    """Log lines on standard error; at INFO and above never personal data
+    (see :class:`flows.masking.KeepPersonalDataOut`)."""
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, KeepPersonalDataOut) for f in handler.filters):
+            handler.addFilter(KeepPersonalDataOut())
     for noisy in ("httpx", "httpcore", "apscheduler", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

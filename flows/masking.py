@@ -10,10 +10,14 @@ what was being stored or sent (SQL parameters, a database's ``DETAIL: Key
 
 from __future__ import annotations
 
+import logging
+import re
+import sys
 import traceback
 from pathlib import PurePath
 
 HIDDEN = "****"
+_STDLIB = PurePath(logging.__file__).parent.parent.as_posix()
 
 
 def mask(address: str | None) -> str:
@@ -32,17 +36,57 @@ def mask(address: str | None) -> str:
 
 
 def error_summary(error: BaseException, frames: int = 4) -> str:
-    """``IntegrityError [23505] at message_path.py:88 insert_messages < engine.py:120 handle``:
+    """``IntegrityError/UniqueViolation [23505] at message_path.py:88 insert_messages < engine.py:120 _process``:
     the kind of error, the database's error code when there is one, and
-    where it happened (innermost first), but never the error's message."""
+    where in our code it happened (innermost first; libraries' frames
+    only when none of ours is there), but never the error's message."""
     parts = [_kind(error)]
-    stack = traceback.extract_tb(error.__traceback__)[-frames:] if error.__traceback__ else []
-    if stack:
-        parts.append("at " + " < ".join(f"{PurePath(f.filename).name}:{f.lineno} {f.name}" for f in reversed(stack)))
+    stack = traceback.extract_tb(error.__traceback__) if error.__traceback__ else []
+    ours = [f for f in stack if not _library(f.filename)] or stack
+    if ours:
+        parts.append("at " + " < ".join(f"{PurePath(f.filename).name}:{f.lineno} {f.name}" for f in reversed(ours[-frames:])))
     cause = error.__cause__ or error.__context__
-    if cause is not None and cause is not error:
+    if cause is not None and cause is not error and cause is not getattr(error, "orig", None):
         parts.append(f"(from {_kind(cause)})")
     return " ".join(parts)
+
+
+def _library(filename: str) -> bool:
+    return "site-packages" in filename or "dist-packages" in filename or filename.startswith(_STDLIB)
+
+
+def log_failure(logger: logging.Logger, message: str, *args: object, error: BaseException | None = None) -> None:
+    """Log the error being handled (or ``error``): at ERROR its summary,
+    never its message; the whole traceback, message and all, only at DEBUG.
+    ``message`` and ``args`` must hold no personal data (mask addresses)."""
+    error = error or sys.exc_info()[1]
+    if error is None:
+        logger.error(message, *args)
+        return
+    logger.error(message + ": %s", *args, error_summary(error))
+    logger.debug(message, *args, exc_info=error)
+
+
+class KeepPersonalDataOut(logging.Filter):
+    """The safety net on the log handlers, for what other libraries log at
+    INFO and above (a web server's "Exception in ASGI application", a
+    client's error): channel addresses and phone numbers in the message are
+    masked, and an exception is reduced to :func:`error_summary`. Our own
+    code masks and summarises at the source; DEBUG passes untouched."""
+
+    _ADDRESS = re.compile(r"\b(?:whatsapp|telegram|sms|console|messenger):[+\w-]++(?!\*)")
+    _PHONE = re.compile(r"(?<![\w*])\+\d{7,15}\b")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.INFO:
+            return True
+        message = self._ADDRESS.sub(lambda m: mask(m.group(0)), record.getMessage())
+        message = self._PHONE.sub(lambda m: mask(m.group(0)), message)
+        if record.exc_info and record.exc_info[1] is not None:
+            message += f" ({error_summary(record.exc_info[1])})"
+            record.exc_info, record.exc_text = None, None
+        record.msg, record.args = message, ()
+        return True
 
 
 def _kind(error: BaseException) -> str:

@@ -19,6 +19,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from flows.messages import Attachment, Incoming, Location, Outgoing
+from flows.masking import log_failure
 from flows.router import button_data
 from handlers.textsplit import split_text
 from notifications.senders import SendResult
@@ -197,4 +198,4 @@ def build_application(token: str, api_base: str, engine, *, webhook: bool = Fals
 
 
 async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    log.error("error while handling a Telegram update", exc_info=context.error)
+    log_failure(log, "error while handling a Telegram update", error=context.error)

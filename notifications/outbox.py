@@ -31,7 +31,7 @@ from sqlalchemy.engine import Engine as Database
 from sqlmodel import Session, select
 
 from flows.messages import Choice, Outgoing
-from flows.masking import error_summary
+from flows.masking import error_summary, log_failure
 from notifications import backlog
 from notifications.ratelimit import RateLimiter
 from notifications.retrying import RetryPolicy
@@ -173,9 +173,8 @@ class Outbox:
             self.alive_at = self.clock()
             try:
                 sent = await self.deliver_due()
-            except Exception as error:
-                log.error("delivery round failed; trying again shortly: %s", error_summary(error))
-                log.debug("delivery round failed", exc_info=True)
+            except Exception:
+                log_failure(log, "delivery round failed; trying again shortly")
                 sent = 0
             if sent:
                 continue

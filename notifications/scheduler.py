@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from flows.masking import log_failure
 from notifications import jobs, retention
 from storage import leases
 from storage.models import utcnow
@@ -78,7 +79,7 @@ class Scheduler:
         try:
             leading = await asyncio.to_thread(leases.take, self.database, LEASE_NAME, self.holder, self.clock(), LEASE)
         except Exception:
-            log.exception("could not renew the scheduler lease; jobs wait until it can")
+            log_failure(log, "could not renew the scheduler lease; jobs wait until it can")
             leading = False
         if leading != self.leading:
             log.info("scheduler: %s", "this process runs the timed jobs" if leading else "another process runs the timed jobs")
@@ -94,5 +95,5 @@ class Scheduler:
             if await asyncio.to_thread(job, self.clock()):
                 self.on_queued()
         except Exception:
-            log.exception("scheduled job %s failed; it runs again at its next turn", name)
+            log_failure(log, "scheduled job %s failed; it runs again at its next turn", name)
         return True

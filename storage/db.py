@@ -3,6 +3,12 @@
 SQLite is the default (a file in the data folder, WAL, foreign keys on,
 ``BEGIN IMMEDIATE`` so two writers queue instead of failing half-way);
 PostgreSQL is used when ``DATABASE_URL`` names it.
+
+Statement parameters are citizens' words, names and numbers: the engine is
+made with ``hide_parameters``, so an error's text (and ``echo``) shows the
+SQL with ``[SQL parameters hidden due to hide_parameters=True]`` instead of
+the values. The database's own message may still quote a value (PostgreSQL's
+``DETAIL: Key (address)=(…)``): logs use :func:`flows.masking.error_summary`.
 """
 
 from __future__ import annotations
@@ -31,13 +37,13 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database, echo)
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, echo=echo, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
 def _sqlite_engine(url: str, database: str | None, echo: bool) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30})
+    engine = create_engine(url, echo=echo, hide_parameters=True, connect_args={"check_same_thread": False, "timeout": 30})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):

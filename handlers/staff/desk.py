@@ -19,6 +19,7 @@ from sqlmodel import select
 
 from flows.i18n import guess_language, text
 from flows.messages import Incoming, Outgoing
+from flows.masking import mask
 from handlers.staff.commands import BUTTON_ACTIONS, COMMANDS, OPEN
 from handlers.staff.context import Desk, Refusal
 from storage import casework
@@ -78,7 +79,7 @@ class StaffDesk:
         """Run the command; True when it was refused for who asked."""
         command = OPEN.get(name) or (COMMANDS.get("help") if name == "start" else COMMANDS.get(name))
         if desk.me is None and name not in OPEN:
-            log.warning("staff command /%s from %s, who is not staff", name, desk.msg.author)
+            log.warning("staff command /%s from %s, who is not staff", name, mask(desk.msg.author))
             inbound.status, inbound.error = "refused", f"staff command /{name} from someone who is not staff"
             desk.say(text(_citizen_language(desk), "staff_only"))
             return True
@@ -87,7 +88,7 @@ class StaffDesk:
             desk.say(desk.t("staff_did_you_mean", command=name, guess=guess[0]) if guess else desk.t("staff_unknown_command", command=name))
             return False
         if name not in OPEN and not desk.at_least(command.role):
-            log.warning("/%s refused to %s (%s)", name, desk.me.name, desk.me.role)
+            log.warning("/%s refused to staff #%s (%s)", name, desk.me.id, desk.me.role)
             inbound.status, inbound.error = "refused", f"/{name} needs the role {command.role}"
             desk.say(desk.t("staff_role_refused", command=name, role=command.role))
             return True
