@@ -164,7 +164,7 @@ class Engine:
                 return request_id
             case act.ConfirmResolved() | act.RateRequest() | act.AnswerRequest():
                 answers.apply(conn, citizen.id, action)
-            case act.EraseAfterRefusal() | act.SendMyData() | act.ForgetMe():
+            case act.EraseAfterRefusal() | act.SendMyData() | act.ForgetMe() | act.KeepNoWords():
                 privacy.apply(conn, citizen.id, action, inbound, handled.replies)
             case _:
                 raise TypeError(f"unknown action {action!r}")

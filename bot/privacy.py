@@ -39,6 +39,8 @@ def apply(conn: Connection, citizen_id: int, action: act.Action, inbound: dict, 
         case act.EraseAfterRefusal():
             store.erase_after_refusal(session, citizen_id)
             inbound.update(text=store.ERASED, payload={})
+        case act.KeepNoWords() if inbound.get("status") == "processed":  # one for a person keeps what they need
+            inbound.update(text=store.ERASED, payload={})
         case act.SendMyData():
             token = store.new_export(session, citizen_id)
             replies[:] = [replace(r, document=token) if r.document == act.SendMyData.PLACEHOLDER else r for r in replies]

@@ -108,8 +108,13 @@ class ForgetMe:
     for statistics, their staff told), channels no longer lead to them."""
 
 
-PRIVACY_ACTIONS = (EraseAfterRefusal, SendMyData, ForgetMe)
+@dataclass(frozen=True)
+class KeepNoWords:
+    """The citizen refused consent: store this message without its words."""
 
-Action = SetLanguage | SetLocality | SetConsent | SubmitRequest | FlagForPerson | SetBroadcastOptOut | LinkPhone | ConfirmResolved | RateRequest | AnswerRequest | EraseAfterRefusal | SendMyData | ForgetMe
+
+PRIVACY_ACTIONS = (EraseAfterRefusal, SendMyData, ForgetMe, KeepNoWords)
+
+Action = SetLanguage | SetLocality | SetConsent | SubmitRequest | FlagForPerson | SetBroadcastOptOut | LinkPhone | ConfirmResolved | RateRequest | AnswerRequest | EraseAfterRefusal | SendMyData | ForgetMe | KeepNoWords
 
 __all__ = ["Action", "SetLanguage", "SetLocality", "SetConsent", "SubmitRequest", "FlagForPerson"]

@@ -67,6 +67,15 @@ def answer(ctx: Context) -> Result | None:
     return FLOW.enter(ctx, step, resume=_resume(ctx.state))
 
 
+def keep_no_words(ctx: Context, result: Result) -> Result:
+    """A citizen who refused consent: what they write is answered, not kept
+    (unless they agree now, to file a request)."""
+    agreed = any(isinstance(a, act.SetConsent) for a in result.actions)
+    if ctx.view.citizen.consent is False and not agreed:
+        result.actions.append(act.KeepNoWords())
+    return result
+
+
 def _spoken(typed: str, language: str) -> str:
     """Uzbek folds alike in both scripts: the letters say which one."""
     if language == "uz" and _CYRILLIC.search(typed):
@@ -140,10 +149,11 @@ def handle_summary(ctx: Context) -> Result:
 
 
 def mask_address(address: str) -> str:
-    """``whatsapp:+5492215550134`` -> ``WhatsApp +5492•••134``: enough for
+    """``whatsapp:+5492215550134`` -> ``WhatsApp +549•••134``: enough for
     the citizen to recognise, not enough for whoever reads over their shoulder."""
     channel, _, contact = address.partition(":")
-    shown = f"{contact[:5]}•••{contact[-3:]}" if len(contact) >= 10 else "•••"
+    head = 4 if contact.startswith("+") else 2
+    shown = f"{contact[:head]}•••{contact[-3:]}" if len(contact) >= 9 else "•••"
     return f"{_CHANNEL_NAMES.get(channel, channel)} {shown}"
 
 

@@ -43,7 +43,7 @@ def button_data(menu_id: int, key: str) -> str:
 def respond(state: State, msg: Incoming, view: View) -> Result:
     language = view.citizen.language or guess_language(msg.text, msg.language_hint) or DEFAULT_LANGUAGE
     ctx = Context(msg, state, view, language)
-    result = _route(ctx)
+    result = privacy.keep_no_words(ctx, _route(ctx))
     for _ in range(MAX_HOPS):
         if result.then is None:
             break

@@ -79,6 +79,11 @@ def test_declining_consent_keeps_only_the_refusal_and_the_bot_still_answers(rosa
     assert "Nueva solicitud" in " ".join(rosa.choices)
     rosa.send("mis datos")
     assert "Nombre: —" in rosa.text and "Lugar: —" in rosa.text and "negado el" in rosa.text
+    # What she writes afterwards is answered, not kept.
+    rosa.send("menú")
+    rosa.send("Mi vecino de Calle Falsa 125 tampoco tiene agua")
+    assert "¿Es correcto?" in rosa.text
+    assert all("Falsa" not in m.text for m in stored_messages(database, rosa.address) if m.direction == "in")
 
 
 def test_declining_when_filing_a_request_forgets_the_draft(engine, database):
@@ -110,7 +115,7 @@ def test_mydata_from_the_middle_of_a_request_then_back_where_she_was(rosa, datab
     summary = rosa.text
     assert "Esto es lo que guardamos sobre usted:" in summary
     assert "Nombre: Rosa Giménez" in summary and "Idioma: Español" in summary and "Lugar: Guliston" in summary
-    assert "WhatsApp +5492•••134" in summary and ROSA not in summary
+    assert "WhatsApp +549•••134" in summary and ROSA not in summary
     assert "Consentimiento para guardar sus datos: dado el" in summary and "Avisos: dados de baja el" in summary
     assert f"• {code} — " in summary and "recibida" in summary
     assert "Mensajes guardados:" in summary
@@ -306,3 +311,16 @@ def test_closed_requests_are_anonymized_when_the_retention_period_is_over(engine
 ])
 def test_months_are_calendar_months(now, months, expected):
     assert retention.months_before(datetime.fromisoformat(now), months) == datetime.fromisoformat(expected)
+
+
+def test_after_a_refusal_agreeing_to_file_a_request_keeps_the_request(engine, database):
+    ana = Chat(engine, "ana")
+    ana.send("hello")
+    onboard(ana, "English", consent="no")
+    ana.send("The water pipe at Main Street 12 has burst")
+    ana.press("Yes, send it")
+    ana.press("Yes, I agree")
+    code = ana.handled.request_codes[0]
+    with session_scope(database) as session:
+        request = session.exec(select(Request).where(Request.code == code)).one()
+        assert "Main Street 12" in request.text and session.get(Citizen, request.citizen_id).consent is True

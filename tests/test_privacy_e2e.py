@@ -101,7 +101,7 @@ async def test_on_whatsapp_the_file_comes_behind_a_link_that_works_once(whatsapp
     code = CODE.search(screen).group(0)
 
     screen = await rosa.send("mis datos")
-    assert "Nombre: Rosa Giménez" in screen and "WhatsApp +5492•••134" in screen and "+5492215550134" not in screen
+    assert "Nombre: Rosa Giménez" in screen and "WhatsApp +549•••134" in screen and "+5492215550134" not in screen
     assert f"• {code}" in screen and "1. 📄 Enviarme el archivo" in screen
     screen = await rosa.send("1")
     link = LINK.search(screen)
