@@ -9,7 +9,7 @@ SHOW = "show"
 
 
 def prompt(ctx: Context) -> list:
-    return [ctx.say(ctx.t("help_text"))] + menu.prompt(ctx)
+    return [ctx.say(ctx.t("help_text") + "\n\n" + ctx.t("help_privacy"))] + menu.prompt(ctx)
 
 
 # After help the citizen is at the menu in all but name: answer as the menu does.

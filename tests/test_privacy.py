@@ -324,3 +324,12 @@ def test_after_a_refusal_agreeing_to_file_a_request_keeps_the_request(engine, da
     with session_scope(database) as session:
         request = session.exec(select(Request).where(Request.code == code)).one()
         assert "Main Street 12" in request.text and session.get(Citizen, request.citizen_id).consent is True
+
+
+def test_help_says_how_to_see_and_delete_ones_data(rosa):
+    rosa.send("Hola")
+    onboard(rosa)
+    rosa.send("ayuda")
+    assert "«mis datos»" in rosa.text and "«borrar mis datos»" in rosa.text
+    rosa.send("mis datos")  # and the words it names work
+    assert "Esto es lo que guardamos sobre usted" in rosa.text
