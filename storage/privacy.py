@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import delete, or_, update
 from sqlmodel import Session, select
 
 from storage.models import (
@@ -42,6 +43,8 @@ CANCELLED = "cancelled: the citizen's personal data was erased"
 # History notes written by the system, not by a person: kept on anonymization.
 MACHINE_NOTES = frozenset({"sla_warning", "sla_breach", "anonymized"})
 LINK_VALID = timedelta(hours=1)
+BULK = {"synchronize_session": False}  # bulk statements: nothing they touch is held in the session
+RETENTION_BATCH = 200
 DRAFTING = timedelta(days=1)  # how long before filing a citizen's words for a request may have come
 
 
@@ -173,6 +176,7 @@ def forget(session: Session, citizen_id: int, now: datetime | None = None) -> li
     requests = list(session.exec(select(Request).where(Request.citizen_id == citizen_id)))
     for request in requests:
         anonymize_request(session, request, f"citizen:{citizen_id}", "at the citizen's request", now)
+    erase_quotes(session, requests)
     _erase_messages(session, citizen_id, addresses, cancel_pending=True)
     for address in addresses:
         conversation = session.get(Conversation, address)
@@ -180,7 +184,7 @@ def forget(session: Session, citizen_id: int, now: datetime | None = None) -> li
             conversation.flow, conversation.step, conversation.data = "", "", {}
             session.add(conversation)
         session.delete(session.get(Identity, address))
-    session.execute(delete(DataExport).where(DataExport.citizen_id == citizen_id))
+    session.execute(delete(DataExport).where(DataExport.citizen_id == citizen_id), execution_options=BULK)
     citizen = session.get(Citizen, citizen_id)
     citizen.display_name = citizen.locality_id = citizen.broadcasts_opted_out_at = None
     citizen.consent, citizen.consent_at, citizen.erased_at = None, None, now
@@ -204,9 +208,9 @@ def anonymize_request(session: Session, request: Request, actor: str, why: str, 
     request.anonymized_at = now
     session.add(request)
     session.execute(
-        update(RequestEvent).where(RequestEvent.request_id == request.id, RequestEvent.kind.not_in(MACHINE_NOTES)).values(note=None)
+        update(RequestEvent).where(RequestEvent.request_id == request.id, RequestEvent.kind.not_in(MACHINE_NOTES)).values(note=None), execution_options=BULK
     )
-    session.execute(update(Message).where(Message.request_id == request.id).values(text=ERASED, payload={}))
+    session.execute(update(Message).where(Message.request_id == request.id).values(text=ERASED, payload={}), execution_options=BULK)
     # What the citizen wrote while drafting it came before the code existed.
     drafted = select(Message).where(
         Message.citizen_id == request.citizen_id, Message.direction == "in", Message.request_id.is_(None),
@@ -216,36 +220,64 @@ def anonymize_request(session: Session, request: Request, actor: str, why: str, 
         if message.text.strip() and message.text.strip() in original:
             message.text, message.payload = ERASED, {}
             session.add(message)
-    # Staff commands and cards name the request by its code, and quote it.
-    upper = func.upper(Message.text)
-    quoting = or_(upper.contains(request.code), upper.contains(request.code.replace("-", "")))
-    sent_or_in = ~((Message.direction == "out") & Message.status.in_(PENDING))
-    session.execute(update(Message).where(quoting, sent_or_in).values(text=ERASED, payload={}))
     session.add(RequestEvent(request_id=request.id, at=now, actor=actor, kind="anonymized",
                              from_status=request.status, to_status=request.status, note=why))
     return True
 
 
+def erase_quotes(session: Session, requests: list[Request]) -> int:
+    """Staff commands and cards name a request by its code and quote it:
+    erase the words of every staff message naming one of ``requests``, in
+    one pass over the staff messages since the oldest of them was filed
+    (staff messages are the ones with no citizen). Returns how many."""
+    if not requests:
+        return 0
+    codes = {r.code for r in requests} | {r.code.replace("-", "") for r in requests}
+    naming = re.compile("|".join(re.escape(code) for code in sorted(codes)))
+    since = min(r.created_at for r in requests)
+    statement = select(Message.id, Message.text).where(
+        Message.citizen_id.is_(None), Message.created_at >= since, Message.text != ERASED,
+        ~((Message.direction == "out") & Message.status.in_(PENDING)),
+    )
+    found = [row.id for row in session.exec(statement) if naming.search(row.text.upper())]
+    for start in range(0, len(found), 500):
+        session.execute(update(Message).where(Message.id.in_(found[start:start + 500])).values(text=ERASED, payload={}), execution_options=BULK)
+    return len(found)
+
+
 def district_of(session: Session, locality_id: str | None) -> str | None:
     """A village or makhalla is raised to its district; coarser places stay."""
-    place = session.get(Locality, locality_id) if locality_id else None
-    while place is not None and place.kind not in ("district", "region") and place.parent_id:
-        place = session.get(Locality, place.parent_id)
-    return place.id if place else None
+    places = _places(session)
+    place = places.get(locality_id) if locality_id else None
+    while place is not None and place[1] not in ("district", "region") and place[2]:
+        place = places.get(place[2])
+    return place[0] if place else locality_id
 
 
-def anonymize_closed(session: Session, closed_before: datetime, now: datetime | None = None) -> list[Request]:
-    """Anonymize every request closed before ``closed_before``; returns them."""
+def _places(session: Session) -> dict[str, tuple[str, str, str | None]]:
+    """Every place as (id, kind, parent), read once per session (a few hundred rows)."""
+    cached = session.info.get("places")
+    if cached is None:
+        rows = session.exec(select(Locality.id, Locality.kind, Locality.parent_id)).all()
+        cached = session.info["places"] = {row[0]: tuple(row) for row in rows}
+    return cached
+
+
+def anonymize_closed(session: Session, closed_before: datetime, now: datetime | None = None, batch: int = RETENTION_BATCH) -> list[Request]:
+    """Anonymize the requests closed before ``closed_before`` (at most
+    ``batch`` in one go: each looks for its code in every message, and the
+    job comes back every hour); returns them."""
     now = now or utcnow()
     statement = select(Request).where(
         Request.anonymized_at.is_(None), Request.status.in_(("closed", "duplicate")), Request.closed_at <= closed_before,
-    ).order_by(Request.id)
+    ).order_by(Request.id).limit(batch)
     done = [r for r in session.exec(statement) if anonymize_request(session, r, "system", "retention period over", now)]
+    erase_quotes(session, done)
     # Every other message as old, save those of requests still open (their words are still needed).
     open_requests = select(Request.id).where(Request.status.not_in(("closed", "duplicate")))
     old = (Message.created_at <= closed_before) & (Message.text != ERASED) & ~((Message.direction == "out") & Message.status.in_(PENDING))
     unneeded = or_(Message.request_id.is_(None), Message.request_id.not_in(open_requests))
-    session.execute(update(Message).where(old, unneeded).values(text=ERASED, payload={}))
+    session.execute(update(Message).where(old, unneeded).values(text=ERASED, payload={}), execution_options=BULK)
     session.flush()
     return done
 
@@ -257,11 +289,11 @@ def _erase_messages(session: Session, citizen_id: int, addresses: list[str], *, 
     mine = or_(Message.citizen_id == citizen_id, Message.address.in_(addresses)) if addresses else Message.citizen_id == citizen_id
     pending = (Message.direction == "out") & Message.status.in_(PENDING)
     if cancel_pending:
-        session.execute(update(Message).where(mine, pending).values(status="failed", error=CANCELLED, next_attempt_at=None))
+        session.execute(update(Message).where(mine, pending).values(status="failed", error=CANCELLED, next_attempt_at=None), execution_options=BULK)
         # The address is a phone number on WhatsApp: it goes too (the channel stays, for counts).
-        session.execute(update(Message).where(mine).values(text=ERASED, payload={}, address=Message.channel.concat(":erased")))
+        session.execute(update(Message).where(mine).values(text=ERASED, payload={}, address=Message.channel.concat(":erased")), execution_options=BULK)
     else:
-        session.execute(update(Message).where(mine, ~pending).values(text=ERASED, payload={}))
+        session.execute(update(Message).where(mine, ~pending).values(text=ERASED, payload={}), execution_options=BULK)
 
 
 # -- the audit trail ------------------------------------------------------------------
