@@ -19,6 +19,7 @@ from dataclasses import replace
 from flows import actions as act
 from flows.core import Context, Flow, Result, State, Step
 from flows.i18n import LANGUAGES
+from flows.masking import mask
 from flows.messages import Choice
 from flows.textnorm import fold
 
@@ -149,12 +150,11 @@ def handle_summary(ctx: Context) -> Result:
 
 
 def mask_address(address: str) -> str:
-    """``whatsapp:+5492215550134`` -> ``WhatsApp +549•••134``: enough for
-    the citizen to recognise, not enough for whoever reads over their shoulder."""
-    channel, _, contact = address.partition(":")
-    head = 4 if contact.startswith("+") else 2
-    shown = f"{contact[:head]}•••{contact[-3:]}" if len(contact) >= 9 else "•••"
-    return f"{_CHANNEL_NAMES.get(channel, channel)} {shown}"
+    """``whatsapp:+5492215550134`` -> ``WhatsApp +54922****134``: enough for
+    the citizen to recognise, not enough for whoever reads over their shoulder
+    (masked as everywhere else, see :func:`flows.masking.mask`)."""
+    channel, _, contact = mask(address).rpartition(":")
+    return f"{_CHANNEL_NAMES.get(channel, channel)} {contact}"
 
 
 _CHANNEL_NAMES = {"whatsapp": "WhatsApp", "telegram": "Telegram", "console": "console"}
