@@ -5,6 +5,8 @@ the channel's own id, so a redelivery does nothing twice), loads the
 conversation, runs the flows, performs their actions and queues the replies
 in the outbox — all in one transaction. Commit, then deliver.
 
+Every message is first cleaned of what a store refuses (NUL, lone
+surrogates: :mod:`flows.storable`), the original kept escaped beside it.
 If anything fails, the transaction is rolled back, the message is stored
 flagged ``needs_attention`` for a person, and the citizen gets a short
 apology in their language. The process keeps serving.
@@ -31,6 +33,7 @@ from flows.i18n import DEFAULT_LANGUAGE, guess_language, text
 from flows.messages import Incoming, Outgoing
 from flows.masking import log_failure, mask
 from flows.router import respond
+from flows.storable import storable
 from flows.tracking import new_code
 from handlers.staff import StaffDesk
 from storage import identities
@@ -70,6 +73,7 @@ class Engine:
         self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
 
     def handle(self, msg: Incoming) -> Handled:
+        msg = storable(msg)  # no character a store refuses gets past here (flows.storable)
         if self.desk.wants(msg):
             done = self.desk.handle(msg)
             self.on_queued()  # replies to staff, and what they sent citizens
@@ -216,6 +220,7 @@ def inbound_values(msg: Incoming, citizen_id: int | None, status: str, error: st
         "location": asdict(msg.location) if msg.location else None,
         "event": msg.event,
         "name": msg.name,
+        "original": msg.originals,
     }
     return _message_values(
         direction="in", channel=msg.channel, address=msg.address, external_id=msg.external_id,

@@ -60,6 +60,7 @@ class Incoming:
     language_hint: str | None = None  # e.g. Telegram's ``language_code``
     sender: str | None = None  # who wrote, where it differs from the chat (a staff group)
     private: bool = True  # a one-to-one chat with the bot, not a group
+    originals: dict[str, str] | None = None  # fields a store would refuse, escaped (flows.storable)
 
     @property
     def author(self) -> str:

@@ -20,6 +20,7 @@ from sqlmodel import select
 from flows.i18n import guess_language, text
 from flows.messages import Incoming, Outgoing
 from flows.masking import mask
+from flows.storable import storable
 from handlers.staff.commands import BUTTON_ACTIONS, COMMANDS, OPEN
 from handlers.staff.context import Desk, Refusal
 from storage import casework
@@ -60,6 +61,7 @@ class StaffDesk:
             return _caseworker(session, address) is not None
 
     def handle(self, msg: Incoming) -> DeskResult:
+        msg = storable(msg)  # as the engine does; a no-op when it already did
         name, args = _parse(msg)
         try:
             with session_scope(self.database) as session:
@@ -119,7 +121,7 @@ def _caseworker(session, address: str) -> Caseworker | None:
 def _inbound(msg: Incoming) -> Message:
     return Message(
         direction="in", channel=msg.channel, address=msg.address, external_id=msg.external_id, text=msg.text,
-        payload={k: v for k, v in {"sender": msg.sender, "event": msg.event, "name": msg.name}.items() if v},
+        payload={k: v for k, v in {"sender": msg.sender, "event": msg.event, "name": msg.name, "original": msg.originals}.items() if v},
         status="processed", created_at=msg.received_at,
     )
 
