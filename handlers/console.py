@@ -35,6 +35,15 @@ def to_incoming(line: str, user: str, language_hint: str | None = None) -> Incom
     )
 
 
+def tolerant(lines: TextIO) -> TextIO:
+    """``lines`` read so that bytes which are not UTF-8 — a long line the
+    terminal cut in the middle of a character, a paste from elsewhere — come
+    in as U+FFFD instead of ending the chat with a ``UnicodeDecodeError``."""
+    if hasattr(lines, "reconfigure") and getattr(lines, "errors", None) not in ("replace", None):
+        lines.reconfigure(errors="replace")
+    return lines
+
+
 def render(message: Outgoing) -> str:
     lines = [message.text]
     lines += [f"  {number}. {choice.label}" for number, choice in enumerate(message.choices, 1)]

@@ -5,9 +5,12 @@ from __future__ import annotations
 import csv
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,6 +40,20 @@ def test_chat_talks_to_the_bot_in_the_terminal(tmp_path):
     assert "I understood this as: Utilities" in result.stdout
     assert "Tracking code:" in result.stdout
     assert (tmp_path / "data" / "onewindow.sqlite3").exists()
+
+
+@pytest.mark.parametrize("errors", ["strict", "surrogateescape"])  # a UTF-8 locale; the C locale
+def test_a_line_cut_in_the_middle_of_a_character_is_kept_and_answered(tmp_path, errors):
+    cut = "Нет воды уже неделю".encode()[:-1]  # the terminal cut the last letter in two
+    typed = b"hello\n3\n/location 40.4897 68.7842\n1\n" + cut + b"\n/quit\n"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_URL"))}
+    environment.update(DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(ROOT), PYTHONIOENCODING=f"utf-8:{errors}")
+    result = subprocess.run([sys.executable, "-m", "bot.cli", "chat", "--user", "ali"], input=typed, capture_output=True,
+                            cwd=tmp_path, env=environment, timeout=120)
+    assert result.returncode == 0 and b"Traceback" not in result.stderr, result.stderr.decode(errors="replace")
+    assert "Я понял это так: Коммунальн" in result.stdout.decode()
+    with sqlite3.connect(tmp_path / "data" / "onewindow.sqlite3") as db:
+        assert db.execute("SELECT text FROM message WHERE direction = 'in' ORDER BY id DESC LIMIT 1").fetchone() == ("Нет воды уже недел\ufffd",)
 
 
 def test_run_with_no_channel_says_what_to_set_and_opens_the_console(tmp_path):

@@ -11,7 +11,7 @@ from typing import TextIO
 from bot.settings import Settings
 from bot.wiring import build, configure_logging
 from bot.privacy import file_for_upload
-from handlers.console import ConsoleSender, to_incoming
+from handlers.console import ConsoleSender, to_incoming, tolerant
 
 help = "talk to the bot as a citizen in this terminal"
 BANNER = "onewindow console: you are the citizen {user!r}. Say hello; choose by number or in words.\n/location LAT LON shares a place, /quit leaves.\n"
@@ -52,7 +52,7 @@ def _is_staff(settings: Settings, name: str) -> bool:
 
 
 async def chat(settings: Settings, user: str, language: str | None = None, lines: TextIO | None = None, out: TextIO | None = None, banner: str = BANNER) -> None:
-    lines = lines or sys.stdin
+    lines = tolerant(lines or sys.stdin)
     out = out or sys.stdout
     sender = ConsoleSender(out)
     bot = build(settings, {"console": sender})
