@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import re
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +36,7 @@ from twilio.request_validator import RequestValidator
 
 from flows.linking import normalize_phone
 from flows.messages import Attachment, Incoming, Location, utcnow
+from flows.storable import storable_text
 from handlers.whatsapp_sender import CHANNEL, TWILIO_API, WhatsAppSender, sort_error, twilio_client
 from storage import delivery
 
@@ -47,7 +47,14 @@ FILE_PATH = "/mydata"  # + "/<token>": a citizen's own data, served once by the 
 MAX_BODY = 64 * 1024  # a message with ten media and 4,096 characters of Cyrillic is about 40 KB
 MAX_MEDIA = 10
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-_SID = re.compile(r"^[A-Z]{2}[0-9a-fA-F]{32}$")
+# What Twilio sends, in ASCII only: str.isdigit() and float() also take '²',
+# Arabic-Indic and full-width digits, 'nan', 'inf' and '1_0', and int() gives
+# up on thousands of digits. Anything else is a 400 with the reason, not a 500.
+_SID = re.compile(r"[A-Z]{2}[0-9a-fA-F]{32}", re.ASCII)
+_COUNT = re.compile(r"[0-9]{1,4}", re.ASCII)
+_CODE = re.compile(r"[0-9]{1,9}", re.ASCII)
+_DEGREES = re.compile(r"[+-]?[0-9]{1,3}(?:\.[0-9]{1,20})?", re.ASCII)
+_URL = re.compile(r"https?://[^\s\x00-\x1f\x7f/?#]+[^\s\x00-\x1f\x7f]*", re.ASCII)
 UNSUPPORTED = {"sticker", "reaction", "unsupported"}  # MessageType values with nothing to read
 LANGUAGE_BY_PREFIX = {"+54": "es"}  # a safe first guess; Uzbekistan's numbers say nothing of the script
 
@@ -59,7 +66,7 @@ class BadForm(ValueError):
 def to_incoming(form: Mapping[str, str]) -> Incoming:
     """The normalized message for one of Twilio's inbound WhatsApp posts."""
     sid = _required(form, "MessageSid")
-    if not _SID.match(sid):
+    if not _SID.fullmatch(sid):
         raise BadForm("MessageSid is not a Twilio message SID")
     channel, _, number = _required(form, "From").partition(":")
     e164 = normalize_phone(number) if channel == CHANNEL else None
@@ -91,12 +98,12 @@ def _required(form: Mapping[str, str], name: str) -> str:
 
 def _media(form: Mapping[str, str]) -> tuple[Attachment, ...]:
     raw = form.get("NumMedia", "0") or "0"
-    if not raw.isdigit() or int(raw) > MAX_MEDIA:
+    if not _COUNT.fullmatch(raw) or int(raw) > MAX_MEDIA:
         raise BadForm(f"NumMedia must be a number from 0 to {MAX_MEDIA}")
     found = []
     for index in range(int(raw)):
         url = _required(form, f"MediaUrl{index}")
-        if not url.startswith("https://") and not url.startswith("http://"):
+        if not _URL.fullmatch(url):
             raise BadForm(f"MediaUrl{index} is not a URL")
         content_type = form.get(f"MediaContentType{index}") or None
         found.append(Attachment(_kind(content_type or ""), url, content_type))
@@ -116,13 +123,18 @@ def _kind(content_type: str) -> str:
 def _location(form: Mapping[str, str]) -> Location | None:
     if not form.get("Latitude") and not form.get("Longitude"):
         return None
-    try:
-        latitude, longitude = float(form.get("Latitude", "")), float(form.get("Longitude", ""))
-    except ValueError:
-        raise BadForm("Latitude and Longitude must both be numbers") from None
-    if not (math.isfinite(latitude) and math.isfinite(longitude) and abs(latitude) <= 90 and abs(longitude) <= 180):
+    raw = form.get("Latitude", "").strip(), form.get("Longitude", "").strip()
+    if not all(_DEGREES.fullmatch(value) for value in raw):
+        raise BadForm("Latitude and Longitude must both be numbers")
+    latitude, longitude = float(raw[0]), float(raw[1])
+    if not (abs(latitude) <= 90 and abs(longitude) <= 180):
         raise BadForm("Latitude or Longitude is out of range")
     return Location(latitude, longitude, form.get("Address") or None, form.get("Label") or None)
+
+
+def _error_code(raw: str) -> int | None:
+    """Twilio's error code in a delivery report (five digits), if it is one."""
+    return int(raw) if _CODE.fullmatch(raw.strip()) else None
 
 
 def signed_url(request: Request, public_url: str, path: str) -> str:
@@ -205,10 +217,13 @@ class WhatsAppWebhook:
         sid, status = form.get("MessageSid", "").strip(), form.get("MessageStatus", "").strip()
         if not sid or not status:
             return PlainTextResponse("MessageSid and MessageStatus are required", status_code=400)
-        await asyncio.to_thread(self._report, sid, status, form.get("ErrorCode", ""), form.get("ErrorMessage", ""))
+        if not _SID.fullmatch(sid):
+            return PlainTextResponse("MessageSid is not a Twilio message SID", status_code=400)
+        code, message = _error_code(form.get("ErrorCode", "")), storable_text(form.get("ErrorMessage", ""))[:500]
+        await asyncio.to_thread(self._report, sid, storable_text(status)[:40], code, message)
         return Response(status_code=200)
 
-    def _report(self, sid: str, status: str, error_code: str, error_message: str) -> None:
+    def _report(self, sid: str, status: str, code: int | None, error_message: str) -> None:
         with self.database.begin() as conn:
             row = delivery.outbound_by_external_id(conn, CHANNEL, sid)
             if row is None:
@@ -218,7 +233,6 @@ class WhatsAppWebhook:
                 delivery.advance(conn, row.id, row.status, status)
                 return
         if status in ("failed", "undelivered"):
-            code = int(error_code) if error_code.isdigit() else None
             reason = f"{status}: Twilio {code or 'error'}" + (f": {error_message}" if error_message else "")
             self.outbox.settle(row.id, sort_error(code, None, reason))
 
