@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 EMULATOR := tests/emulator/node_modules/.installed
 
-.PHONY: run test chat bench clean
+.PHONY: run test chat bench fuzz clean
 
 run: $(INSTALLED)
 	$(BIN)/onewindow run
@@ -17,6 +17,10 @@ chat: $(INSTALLED)
 
 test: $(INSTALLED) $(EMULATOR)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Random conversations for longer than CI's fixed budget (FUZZ_EXAMPLES per database).
+fuzz: $(INSTALLED)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/test_fuzz_conversations.py $(PYTEST_ARGS)
 
 bench: $(INSTALLED)
 	$(BIN)/python bench/inbound.py

@@ -4,12 +4,27 @@ and an engine with a recording outbox."""
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import text
 
 pytest_plugins = ["tests.telegram_emulator"]
+
+# Property-based tests: CI runs a small, fixed set of examples (the same on
+# every run, so a red build is reproducible); `make fuzz` runs the long profile.
+_HYPOTHESIS = {"deadline": None, "suppress_health_check": [HealthCheck.function_scoped_fixture, HealthCheck.too_slow]}
+settings.register_profile("ci", max_examples=int(os.environ.get("FUZZ_EXAMPLES", 20)), derandomize=True, database=None, print_blob=True, **_HYPOTHESIS)
+settings.register_profile("fuzz", max_examples=int(os.environ.get("FUZZ_EXAMPLES", 400)), print_blob=True, **_HYPOTHESIS)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_terminal_summary(terminalreporter):
+    fuzz = sys.modules.get("tests.test_fuzz_conversations")
+    if fuzz is not None and (line := fuzz.summary()):
+        terminalreporter.write_line(line)
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
