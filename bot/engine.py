@@ -74,10 +74,14 @@ class Engine:
 
     def handle(self, msg: Incoming) -> Handled:
         msg = storable(msg)  # no character a store refuses gets past here (flows.storable)
-        if self.desk.wants(msg):
-            done = self.desk.handle(msg)
+        try:
+            for_desk = self.desk.wants(msg)
+            handled = self._desk(msg) if for_desk else None
+        except Exception:
+            for_desk, handled = True, self._fail(msg)  # a staff command that broke: kept for a person, with an apology
+        if for_desk:
             self.on_queued()  # replies to staff, and what they sent citizens
-            return Handled(duplicate=done.duplicate, replies=done.replies)
+            return handled
         if not msg.private:
             return Handled()  # group chatter that is not a staff command is not for us
         with self._locks[zlib.crc32(msg.address.encode()) % LOCK_STRIPES]:
@@ -85,6 +89,10 @@ class Engine:
         if handled.replies:
             self.on_queued()
         return handled
+
+    def _desk(self, msg: Incoming) -> Handled:
+        done = self.desk.handle(msg)
+        return Handled(duplicate=done.duplicate, replies=done.replies)
 
     def _handle(self, msg: Incoming) -> Handled:
         for attempt in range(3):

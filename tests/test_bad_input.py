@@ -129,3 +129,23 @@ def olga_message(chat: Chat, text: str):
 
     olga_message.ids = getattr(olga_message, "ids", itertools.count(10_000))
     return Incoming(channel=chat.channel, address=chat.address, text=text, external_id=f"{chat.user}-same-{next(olga_message.ids)}")
+
+
+def test_a_staff_command_that_breaks_is_kept_for_a_person_and_apologised_for(engine, database, monkeypatch):
+    from dataclasses import replace
+
+    from handlers.staff.commands import COMMANDS
+    from handlers.staff.team import add
+
+    def broken(desk):
+        raise RuntimeError("a bug in /inbox")
+
+    with session_scope(database) as session:
+        add(session, "console:karim", "caseworker", "utilities", "Karim")
+    monkeypatch.setitem(COMMANDS, "inbox", replace(COMMANDS["inbox"], run=broken))
+    karim = Chat(engine, "karim")
+    karim.send("/inbox")  # nothing escapes the engine
+    assert karim.handled.failed and "Sorry" in karim.text
+    with session_scope(database) as session:
+        [kept] = session.exec(select(Message).where(Message.direction == "in")).all()
+        assert (kept.text, kept.status) == ("/inbox", "needs_attention") and "a bug in /inbox" in kept.error

@@ -91,6 +91,16 @@ forged = st.one_of(
     st.sampled_from(["", "|", "1|", "|yes", "s|take|AB12CD", "0|s|close|ZZZZZZ", "NaN|yes"]),
 )
 
+phones = st.one_of(
+    st.builds(lambda n: f"+99890{n:07d}", st.integers(1, 12)),  # the WhatsApp number of an earlier citizen
+    st.sampled_from(["998901234567", "+54 9 221 555-0134", "00998 90 123-45-67", "²", "\x00", "", "+" + "9" * 300, "+1"]),
+)
+events = st.dictionaries(
+    st.sampled_from(["type", "data", "kind", "payload", "phone"]),
+    st.one_of(st.sampled_from(["button", "unsupported", "own_contact", "template_button", "yes"]), st.text(weird_characters, max_size=8),
+              st.integers(), st.none(), st.lists(st.integers(), max_size=2)),
+)
+
 steps = st.one_of(
     st.tuples(st.just("press"), st.integers(0, 20)),
     st.tuples(st.just("press"), st.integers(0, 20)),
@@ -102,6 +112,8 @@ steps = st.one_of(
     st.tuples(st.just("location"), locations),
     st.tuples(st.just("file"), files),
     st.tuples(st.just("sticker"), st.sampled_from(["sticker", "reaction", "poll", "\x00"])),
+    st.tuples(st.just("contact"), phones),
+    st.tuples(st.just("event"), events),
     st.tuples(st.just("again"), st.integers(0, 50)),
     st.tuples(st.just("restart"), st.none()),
 )
@@ -153,6 +165,10 @@ class Citizen:
                 return self.message(text=caption, attachments=(Attachment(file_kind, f"ref-{len(self.sent)}", None, 1024, file_name),))
             case "sticker":
                 return self.message(event={"type": "unsupported", "kind": value})
+            case "contact":
+                return self.message(event={"type": "own_contact", "phone": value})
+            case "event":
+                return self.message(event=value)
             case "again":
                 return self.sent[value % len(self.sent)] if self.sent else self.message(text="hello")
         raise AssertionError(kind)
