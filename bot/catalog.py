@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Engine
 
-from flows.classifier import CategoryTerms, Classifier
+from flows.classifier import Classifier
+from flows.keywords import CategoryTerms, KeywordClassifier
 from flows.geo import nearest
 from flows.routing import Routing
 from flows.view import CategoryInfo, LocalityInfo
@@ -39,7 +40,7 @@ class Catalog:
         children: dict[str | None, list[LocalityInfo]] = {}
         for place in localities.values():
             children.setdefault(place.parent_id, []).append(place)
-        return cls(categories, localities, children, Classifier(terms), Routing.from_seed(read_seed("routing.json")))
+        return cls(categories, localities, children, Classifier(KeywordClassifier(terms)), Routing.from_seed(read_seed("routing.json")))
 
     def places_of(self, locality_id: str | None) -> list[str]:
         """A locality and every locality above it, nearest first."""

@@ -1,306 +1,240 @@
-"""Guess the request category of a citizen's free-text message.
+"""What a citizen's message is about, and what they want: the category of
+the request, and whether they ask something (``question``), need something
+done (``request``) or only greet or thank (``other``).
 
-Keyword matching, not machine learning: the catalogue is edited by staff, must
-work from the first message in five languages/scripts, and its decisions must
-be explainable. Text and keywords go through :func:`flows.textnorm.words` and
-:func:`~flows.textnorm.match_key`, so script, accents and apostrophes do not
-matter. Each word of the message is then matched against the keywords:
+Keywords alone held on the messages written beside them and fell to about
+three in four on messages written by other people: slang, typos, o/g for
+o'/g', Russian in Latin letters, a story before the need. So a linear model
+learns from labelled examples (:mod:`flows.training`), on features that
+survive how people type:
 
-* exact: strength 100;
-* stem: a keyword at the start of a longer word (``pasport`` in
-  ``pasportimni``), 2 points off per extra letter, at most 10. Keywords of up
-  to 4 letters (``gaz``, ``suv``, ``svet``, ``luz``) only count when the rest is
-  a known inflectional ending (``gazimiz``, ``света``), so they never fire
-  inside unrelated words (``gazeta``, ``svetofor``, ``Svetlana``). Uzbek turns a
-  final k/q into g before a vowel (``oylik`` -> ``oyligim``), so keywords of
-  5+ letters ending in k also match with g;
-* typo: only for words of 5+ letters that matched nothing, the rapidfuzz OSA
-  distance (swapping two letters is one edit) to keywords of 5+ letters with
-  the same first letter (typos rarely hit it): 1 edit up to 7 letters, 2 up
-  to 11, 3 beyond; strength 95 - 10 per edit. An inflected word is compared
-  by its first letters with keywords of 6+ letters, and the last compared
-  letters must agree, so another form of a stem (``работает``/``работу``) or a
-  word merely starting alike (``tardes``/``trade``) is not taken for a typo.
+* character n-grams (2-5, within words) of the text in the normal form of
+  :func:`flows.textnorm.match_key`: Latin and Cyrillic Uzbek, accents and
+  apostrophes all fold to one form, and a typo changes a few n-grams of a
+  word, not the whole word;
+* word unigrams and bigrams of the same form ("ne rabotaet", "no hay");
+* the catalogue's keyword evidence (:class:`flows.keywords.KeywordClassifier`),
+  one feature per category, so a keyword staff add to the catalogue counts;
+* the shape of the sentence: a question mark, its length.
 
-Only the longest keyword matching a word counts (``svetofor`` beats ``svet``),
-and only the longest phrase starting at a word (``suv bosimi`` beats
-``suv bos``). A keyword written ``!word`` matches nothing: it lets staff stop a
-stem firing on a word (``!работае`` keeps "не работает" out of employment).
-Multi-word keywords (``tez yordam``, ``gas leak``) match consecutive words;
-tokens under 5 letters must match exactly, except a last token of 3-4 letters
-which may start its word (``suv bosyapti`` for ``suv bos``; ``tezda yordam``
-is not ``tez yordam``).
+Two logistic regressions share the features, one for the category and one
+for the intent. Their probabilities are the scores (0-100): below
+:data:`CONFIDENT` a flow should let the citizen pick from the top three
+rather than guess.
 
-Each matched keyword (at most one per word and category) is independent
-evidence for its categories with probability ``weight * strength / 100``: the
-weight grows with the keyword's length (0.76 for three letters to 0.9 for ten:
-long stems are specific, short words are not) and is 0.9 for phrases. A
-category's score is the noisy-OR of its evidence, 0..100; ties go to the
-category listed first.
+Caseworkers' corrections (a request moved to the right category) are kept as
+a memory beside the model: a new message close to a corrected one (cosine of
+their n-gram vectors) leans to the corrected category at once, without
+retraining; removing a bad correction removes its pull.
 
-Speed: all indexes are built in ``__init__``; the per-word analysis (the only
-part that calls rapidfuzz) is cached, since citizens' vocabulary repeats a lot.
+Fitting takes a few seconds; one fitted model is shared by every catalogue
+built from the same examples and keywords in a process (see :func:`fitted`).
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import product
-from typing import Iterable
 
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
+import numpy as np
+from scipy.sparse import csr_matrix, hstack
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 
-from flows.textnorm import fold, match_key, words
+from flows import training
+from flows.keywords import CategoryTerms, Classification, KeywordClassifier
+from flows.textnorm import match_key, words
+from flows.training import Example
 
-__all__ = ["CategoryTerms", "Classification", "Classifier"]
+__all__ = ["CONFIDENT", "Classification", "Classifier", "Correction"]
 
-MAX_CHARS = 8000  # a pasted 10,000-character message is cut here...
-MAX_WORDS = 200  # ...and only its first 200 words are looked at
-MAX_WORD_LEN = 40
-PHRASE_WEIGHT = 0.9
-
-
-def _endings() -> frozenset[str]:
-    """Suffixes that may follow a short (<= 4 letters) keyword.
-
-    Uzbek: plural + possessive + case + particle (suvlarimizdan, gazni, yo'lda);
-    Russian case endings (газа, светом, воду); Spanish/English plurals and -ed/-ing.
-    """
-    uz = product(
-        ("", "lar"),
-        ("", "im", "imiz", "ing", "ingiz", "i", "si", "m", "miz", "ng", "ngiz"),
-        ("", "ni", "ning", "ga", "ka", "qa", "da", "ta", "dan", "tan", "dagi",
-         "gacha", "siz", "li", "lik", "day", "dek", "cha", "chi"),
-        ("", "mi", "chi", "ham", "dir", "u", "yu", "ku", "da"),
-    )
-    other = ("a", "u", "e", "i", "y", "om", "ov", "ami", "ah", "am", "oy", "ey",
-             "ym", "yh", "yu", "ya", "ye", "s", "es", "ed", "ing", "er", "ers")
-    found = {"".join(parts) for parts in uz} | set(other)
-    return frozenset(match_key(e) for e in found if e)
+CONFIDENT = 55.0  # below this, offer the top three instead of guessing
+MAX_CHARS = 4000
+KEYWORD_WEIGHT = 2.0  # the keyword features' scale beside the unit-length n-gram vectors
+SHAPE_WEIGHT = 1.0
+REGULARIZATION = 8.0  # LogisticRegression's C, chosen by cross-validation on the examples
+CORRECTION_SIMILARITY = 0.55  # cosine above which a correction pulls a message its way
 
 
-ENDINGS = _endings()
-EXACT, ENDING, PREFIX, TYPO = range(4)  # how a word matched a phrase token
-
-
-def _max_edits(length: int) -> int:
-    return 1 if length <= 7 else 2 if length <= 11 else 3
-
-
-def _token_ok(token: str, kind: int, last: bool) -> bool:
-    return kind == EXACT or len(token) >= 5 or (last and len(token) >= 3)
+def normal_text(text: str) -> str:
+    """The text as the model sees it: folded words, script and accents gone."""
+    return " ".join(match_key(w) for w in words((text or "")[:MAX_CHARS]))
 
 
 @dataclass(frozen=True)
-class CategoryTerms:
-    """A category and its keywords (any language or script; folded here)."""
+class Correction:
+    """A caseworker put a request with this text in ``category``."""
 
-    id: str
-    keywords: tuple[str, ...]
-
-    def __post_init__(self) -> None:
-        raw = (self.keywords,) if isinstance(self.keywords, str) else self.keywords
-        folded = dict.fromkeys(
-            f for k in raw if (f := ("!" + fold(k[1:])) if k.startswith("!") else fold(k)) not in ("", "!")
-        )
-        object.__setattr__(self, "keywords", tuple(folded))
-
-
-@dataclass(frozen=True)
-class Classification:
-    """The guess: ``category`` is the fallback when the best score is below the
-    threshold, while ``top3`` still lists the best candidates (to offer them)."""
-
+    id: int
+    text: str
     category: str
-    score: float  # 0..100, rounded to 1 decimal
-    top3: tuple[tuple[str, float], ...]
+
+
+class _Model:
+    """The fitted vectorizers and the two regressions."""
+
+    def __init__(self, keywords: KeywordClassifier, examples: Sequence[Example]):
+        self.keywords = keywords
+        self.categories = list(keywords.categories)
+        self._index = {c: i for i, c in enumerate(self.categories)}
+        texts = [normal_text(e.text) for e in examples]
+        self.chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=1, dtype=np.float32)
+        self.words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"\S+", dtype=np.float32)
+        self.chars.fit(texts)
+        self.words.fit(texts)
+        features = self.features([e.text for e in examples], texts)
+        self.category = LogisticRegression(C=REGULARIZATION, max_iter=3000).fit(features, [e.category for e in examples])
+        intents = [e.intent for e in examples]
+        # With examples of one intent only there is nothing to learn: that intent it is.
+        self.intent = LogisticRegression(C=REGULARIZATION, max_iter=3000).fit(features, intents) if len(set(intents)) > 1 else intents[0]
+
+        # What classify() needs, as plain arrays: sklearn's per-call checks
+        # cost milliseconds for one short message; a dictionary look-up per
+        # n-gram and one small matrix product cost microseconds.
+        self._vocab = {("c", g): i for g, i in self.chars.vocabulary_.items()}
+        offset = len(self.chars.vocabulary_)
+        self._vocab.update({("w", g): offset + i for g, i in self.words.vocabulary_.items()})
+        self._idf = np.concatenate([self.chars.idf_, self.words.idf_]).astype(np.float32)
+        self._n_ngrams = offset + len(self.words.vocabulary_)
+        self._heads = [(self.category.classes_.astype(str), self.category.coef_.astype(np.float32), self.category.intercept_.astype(np.float32))]
+        if not isinstance(self.intent, str):
+            self._heads.append((self.intent.classes_.astype(str), self.intent.coef_.astype(np.float32), self.intent.intercept_.astype(np.float32)))
+
+    def ngrams(self, normal: list[str]) -> csr_matrix:
+        return hstack([self.chars.transform(normal), self.words.transform(normal)]).tocsr()
+
+    def sparse(self, normal: str) -> tuple[np.ndarray, np.ndarray]:
+        """The n-gram part of one message's features: (indexes, values),
+        the same numbers ``TfidfVectorizer`` gives (sublinear tf, idf, each
+        block of unit length)."""
+        indexes, values = [], []
+        for block, grams in (("c", _char_grams(normal)), ("w", _word_grams(normal))):
+            counts: dict[int, int] = {}
+            for gram in grams:
+                i = self._vocab.get((block, gram))
+                if i is not None:
+                    counts[i] = counts.get(i, 0) + 1
+            if not counts:
+                continue
+            idx = np.fromiter(counts, dtype=np.int64, count=len(counts))
+            val = (1.0 + np.log(np.fromiter(counts.values(), dtype=np.float32, count=len(counts)))) * self._idf[idx]
+            val /= np.linalg.norm(val)
+            indexes.append(idx)
+            values.append(val)
+        if not indexes:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        return np.concatenate(indexes), np.concatenate(values)
+
+    def dense(self, text: str, normal: str) -> np.ndarray:
+        row = np.zeros(len(self.categories) + 3, dtype=np.float32)
+        found = self.keywords.classify(text)
+        for category, score in (found.scores or {}).items():
+            if category in self._index:
+                row[self._index[category]] = KEYWORD_WEIGHT * score / 100
+        n = normal.count(" ") + 1 if normal else 0
+        row[-3] = SHAPE_WEIGHT * ("?" in text or "¿" in text)
+        row[-2] = SHAPE_WEIGHT * min(n, 40) / 40
+        row[-1] = SHAPE_WEIGHT * (n <= 2)
+        return row
+
+    def probabilities(self, text: str, normal: str) -> list[dict[str, float]]:
+        """For each head (category, then intent): class -> probability."""
+        idx, val = self.sparse(normal)
+        dense = self.dense(text, normal)
+        out = []
+        for classes, coef, intercept in self._heads:
+            z = coef[:, idx] @ val + coef[:, self._n_ngrams:] @ dense + intercept
+            z = np.exp(z - z.max())
+            z /= z.sum()
+            out.append(dict(zip(classes.tolist(), z.tolist())))
+        return out
+
+    def features(self, raw: list[str], normal: list[str]) -> csr_matrix:
+        dense = np.vstack([self.dense(text, folded) for text, folded in zip(raw, normal)])
+        return hstack([self.ngrams(normal), csr_matrix(dense)]).tocsr()
+
+
+def _char_grams(normal: str):
+    """What ``TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5))`` sees."""
+    for word in normal.split():
+        padded = f" {word} "
+        size = len(padded)
+        for n in range(2, 6):
+            if n > size:
+                break
+            for start in range(size - n + 1):
+                yield padded[start:start + n]
+
+
+def _word_grams(normal: str):
+    tokens = normal.split()
+    yield from tokens
+    for a, b in zip(tokens, tokens[1:]):
+        yield f"{a} {b}"
+
+
+_FITTED: dict[str, _Model] = {}
+_FITTING = threading.Lock()
+
+
+def fitted(keywords: KeywordClassifier, examples: Sequence[Example]) -> _Model:
+    """The model for these keywords and examples, fitted once per process."""
+    key = training.digest(examples, *(f"{c}:{'|'.join(k)}" for c, k in keywords.terms()))
+    with _FITTING:
+        if key not in _FITTED:
+            _FITTED[key] = _Model(keywords, examples)
+        return _FITTED[key]
 
 
 class Classifier:
-    """Built once per catalogue; ``classify`` is then cheap and thread-safe.
+    """``classify`` is cheap (well under a millisecond) and thread-safe."""
 
-    ``threshold`` (0..100): with the default of 60 one matched keyword is
-    enough, unless it is a long word with three typos or a weak phrase match.
-    ``cache_size`` bounds the per-word cache (0 disables it).
-    """
-
-    def __init__(
-        self,
-        categories: Iterable[CategoryTerms],
-        fallback: str = "other",
-        threshold: float = 60.0,
-        *,
-        cache_size: int = 50_000,
-    ) -> None:
-        self.fallback = fallback
-        self.threshold = threshold
-        self._cache_size = cache_size
-        self._cache: dict[str, tuple] = {}
-        self._ids: list[str] = []
-        self._singles: dict[str, list[str]] = {}  # key (or k->g alias) -> category ids
-        self._weight: dict[str, float] = {}
-        self._tokens: dict[str, str] = {}  # phrase token (or alias) -> token
-        self._phrases: dict[str, list[tuple[tuple[str, ...], str, list[str]]]] = {}
-        phrase_cats: dict[tuple[str, ...], list[str]] = {}
-        blocked: set[str] = set()
-        for cat in categories:
-            if cat.id not in self._ids:
-                self._ids.append(cat.id)
-            for keyword in cat.keywords:
-                if keyword.startswith("!"):
-                    blocked.update(match_key(w) for w in keyword[1:].split())
-                    continue
-                toks = tuple(t for t in (match_key(w) for w in keyword.split()) if t)
-                if len(toks) == 1:
-                    ids = self._singles.setdefault(toks[0], [])
-                elif toks:
-                    ids = phrase_cats.setdefault(toks, [])
-                    self._tokens.update((t, t) for t in toks)
-                else:
-                    continue
-                if cat.id not in ids:
-                    ids.append(cat.id)
-        for toks, ids in phrase_cats.items():
-            self._phrases.setdefault(toks[0], []).append((toks, " ".join(toks), ids))
-        canonical = sorted({*self._singles, *self._tokens})
-        for key in [k for k in self._singles if len(k) >= 5 and k.endswith("k")]:
-            self._singles.setdefault(key[:-1] + "g", self._singles[key])
-        for key in [k for k in self._tokens if len(k) >= 5 and k.endswith("k")]:
-            self._tokens.setdefault(key[:-1] + "g", key)
-        for key in blocked - {""}:
-            self._singles[key] = []
-        for key in self._singles:
-            self._weight[key] = min(0.9, 0.7 + 0.02 * len(key))
-        self._order = {c: i for i, c in enumerate(self._ids)}
-        self._max_key = max(map(len, [*self._singles, *self._tokens]), default=0)
-        # typo candidates: first letter -> [(length, keys, max edits)] by length
-        groups: dict[tuple[str, int], list[str]] = {}
-        for key in canonical:
-            if len(key) >= 5 and key not in blocked:
-                groups.setdefault((key[0], len(key)), []).append(key)
-        self._fuzzy: dict[str, list[tuple[int, list[str], int]]] = {}
-        for (first, length), keys in sorted(groups.items()):
-            self._fuzzy.setdefault(first, []).append((length, keys, _max_edits(length)))
+    def __init__(self, keywords: KeywordClassifier, examples: Sequence[Example] | None = None,
+                 corrections: Sequence[Correction] = (), *, model: _Model | None = None):
+        self.model = model or fitted(keywords, training.load() if examples is None else examples)
+        self.keywords = keywords
+        self.corrections = tuple(corrections)
+        if self.corrections:
+            normal = [normal_text(c.text) for c in self.corrections]
+            self._memory = self.model.ngrams(normal)
+        else:
+            self._memory = None
 
     @classmethod
-    def from_catalog(cls, catalog: dict, **options) -> "Classifier":
-        """Build from the parsed ``categories.json`` shape (keywords per language)."""
-        items = catalog.get("categories", ()) if isinstance(catalog, dict) else catalog
-        terms = []
-        for item in items:
-            keywords = item.get("keywords") or ()
-            if isinstance(keywords, dict):
-                keywords = [k for lang in keywords.values() for k in lang]
-            terms.append(CategoryTerms(item["id"], tuple(keywords)))
-        return cls(terms, **options)
+    def from_terms(cls, terms: Sequence[CategoryTerms], **options) -> Classifier:
+        return cls(KeywordClassifier(terms), **options)
 
-    def _analyse(self, word: str) -> tuple[tuple[tuple[str, float], ...], dict[str, tuple[float, int]]]:
-        """Single-keyword hits (the longest, else the closest typos) and
-        phrase-token hits ``{token: (strength, kind)}`` for one word."""
-        n = len(word)
-        singles, tokens = self._singles, self._tokens
-        best: tuple[str, float] | None = None
-        toks: dict[str, tuple[float, int]] = {}
-        for i in range(1, min(n, self._max_key) + 1):
-            stem = word[:i]
-            if stem not in singles and stem not in tokens:
-                continue
-            rest = n - i
-            kind = EXACT if not rest else ENDING if word[i:] in ENDINGS else PREFIX
-            strength = 100.0 - min(10, 2 * rest)
-            if stem in singles and (kind != PREFIX or i >= 5):
-                best = (stem, strength)
-            if stem in tokens and (kind != PREFIX or i >= 3):
-                toks[tokens[stem]] = (strength, kind)
-        if best is not None or toks or n < 5:
-            return ((best,) if best else ()), toks
-        found: dict[str, int] = {}
-        for length, keys, edits in self._fuzzy.get(word[0], ()):
-            if length > n + (1 if length <= 10 else 2):
-                break
-            if abs(n - length) <= edits:
-                for key, dist, _ in process.extract(word, keys, scorer=OSA.distance, score_cutoff=edits, limit=None):
-                    found[key] = min(dist, found.get(key, dist))
-            if n > length >= 6:
-                query = word[:length]
-                for key, dist, _ in process.extract(query, keys, scorer=OSA.distance, score_cutoff=edits, limit=None):
-                    if key[-1] == query[-1]:
-                        found[key] = min(dist, found.get(key, dist))
-        least = min((d for k, d in found.items() if k in singles), default=None)
-        hits = tuple((k, 95.0 - 10 * d) for k, d in found.items() if k in singles and d == least)
-        for key, dist in found.items():
-            if key in tokens:
-                toks[key] = (95.0 - 10 * dist, TYPO)
-        return hits, toks
+    @classmethod
+    def from_catalog(cls, catalog: dict, **options) -> Classifier:
+        """From the parsed ``categories.json`` shape (keywords per language)."""
+        return cls(KeywordClassifier.from_catalog(catalog), **options)
 
-    def _lookup(self, word: str) -> tuple:
-        hit = self._cache.get(word)
-        if hit is None:
-            hit = self._analyse(word)
-            if self._cache_size:
-                if len(self._cache) >= self._cache_size:
-                    self._cache.clear()
-                self._cache[word] = hit
-        return hit
+    def with_corrections(self, corrections: Sequence[Correction]) -> Classifier:
+        """The same fitted model with another set of corrections: no refit."""
+        return Classifier(self.keywords, corrections=corrections, model=self.model)
 
     def classify(self, text: str) -> Classification:
-        """The category of ``text``; the fallback, score 0, if nothing matched."""
-        keys = [match_key(w)[:MAX_WORD_LEN] for w in words((text or "")[:MAX_CHARS])]
-        analysed = [self._lookup(k) for k in keys[:MAX_WORDS] if k]
-        evidence: dict[str, dict[str, float]] = {}
-
-        def add(cats: Iterable[str], key: str, p: float) -> None:
-            for cat in cats:
-                found = evidence.setdefault(cat, {})
-                if found.get(key, 0.0) < p:
-                    found[key] = p
-
-        for i, (singles, toks) in enumerate(analysed):
-            per_word: dict[str, tuple[float, str]] = {}  # one piece of evidence per word
-            for key, strength in singles:
-                p = self._weight[key] * strength / 100
-                for cat in self._singles[key]:
-                    if per_word.get(cat, (0.0,))[0] < p:
-                        per_word[cat] = (p, key)
-            for cat, (p, key) in per_word.items():
-                add((cat,), key, p)
-            matched: list[tuple[str, list[str], float]] = []
-            for tok, (strength, kind) in toks.items():
-                for phrase, name, cats in self._phrases.get(tok, ()):
-                    last = len(phrase) - 1
-                    if i + last >= len(analysed) or not _token_ok(tok, kind, False):
-                        continue
-                    weakest = strength
-                    for j in range(1, last + 1):
-                        hit = analysed[i + j][1].get(phrase[j])
-                        if hit is None or not _token_ok(phrase[j], hit[1], j == last):
-                            break
-                        weakest = min(weakest, hit[0])
-                    else:
-                        matched.append((name, cats, weakest))
-            if matched:  # the longest phrase starting here wins ("suv bosimi" over "suv bos")
-                longest = max(len(name) for name, _, _ in matched)
-                for name, cats, weakest in matched:
-                    if len(name) == longest:
-                        add(cats, name, PHRASE_WEIGHT * weakest / 100)
-
-        scores: dict[str, float] = {}
-        for cat, found in evidence.items():
-            miss = 1.0
-            for p in found.values():
-                miss *= 1.0 - p
-            scores[cat] = round(100.0 * (1.0 - miss), 1)
-        return self._decide(scores)
-
-    def _decide(self, scores: dict[str, float]) -> Classification:
-        order = self._order
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], order.get(kv[0], len(order))))
-        if not ranked or ranked[0][1] <= 0:
-            ranked = [(self.fallback, 0.0)] if self.fallback in order else []
-        seen = {c for c, _ in ranked}
-        ranked += [(c, 0.0) for c in self._ids if c not in seen]
+        model = self.model
+        normal = normal_text(text)
+        heads = model.probabilities(text or "", normal)
+        scores = heads[0]
+        if self._memory is not None:
+            self._lean_to_corrections(normal, scores)
+        intent = max(heads[1], key=heads[1].get) if len(heads) > 1 else model.intent
+        ranked = sorted(((c, round(100.0 * p, 1)) for c, p in scores.items()), key=lambda kv: -kv[1])
         top3 = tuple(ranked[:3])
-        if top3 and top3[0][1] > 0 and top3[0][1] >= self.threshold:
-            return Classification(top3[0][0], top3[0][1], top3)
-        return Classification(self.fallback, scores.get(self.fallback, 0.0), top3)
+        return Classification(top3[0][0], top3[0][1], top3, intent=intent, scores=dict(ranked))
+
+    def _lean_to_corrections(self, normal: str, scores: dict[str, float]) -> None:
+        """A message like one a caseworker corrected goes where they put it:
+        the correction's category gets at least the likeness as probability."""
+        idx, val = self.model.sparse(normal)
+        likeness = np.asarray(self._memory[:, idx] @ val).ravel() / 2  # two unit-length blocks
+        best = int(np.argmax(likeness))
+        if likeness[best] < CORRECTION_SIMILARITY:
+            return
+        category, pull = self.corrections[best].category, float(likeness[best])
+        for c in scores:
+            scores[c] *= 1.0 - pull
+        scores[category] = scores.get(category, 0.0) + pull

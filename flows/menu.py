@@ -57,6 +57,8 @@ def answer(ctx: Context) -> Result:
     if fold(text).strip(" !.") in GREETINGS:
         return FLOW.enter(ctx, lead=[ctx.say(ctx.t("greeting"))])
     found = ctx.view.classify(text) if text else None
+    if found and found.intent == "other" and not ctx.msg.attachments and not ctx.msg.location:
+        return FLOW.enter(ctx, lead=[ctx.say(ctx.t("small_talk"))])  # thanks, "ok", chit-chat: no request to file
     if ctx.msg.attachments or ctx.msg.location or (found and (
         len(text.split()) >= REQUEST_MIN_WORDS or found.score >= REQUEST_MIN_SCORE
     )):

@@ -8,6 +8,7 @@ taken as their request: nobody has to write it twice.
 from __future__ import annotations
 
 from flows import actions as act
+from flows import request
 from flows.core import Context, Flow, Result, Step, go
 from flows.i18n import LANGUAGES, language_from_words, text
 from flows.messages import Choice
@@ -55,8 +56,7 @@ def _advance(ctx: Context, done: set[str], actions: list[act.Action], *lead) -> 
     consented = ctx.view.citizen.consent or any(isinstance(a, act.SetConsent) and a.consent for a in actions)
     if pending and consented:
         found = ctx.view.classify(pending)
-        return go(ctx, "request", *lead, step="confirm", actions=actions, text=pending,
-                  category=found.category, score=found.score)
+        return go(ctx, "request", *lead, step="confirm", actions=actions, text=pending, **request.guess(found))
     if ctx.state.data.get("only"):
         lead = lead + (ctx.say(ctx.t("saved")),)
     return go(ctx, "menu", *lead, actions=actions)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from flows import actions as act
-from flows.classifier import Classification
+from flows.classifier import CONFIDENT, Classification
 from flows.core import Context, Flow, Result, Step, go
 from flows.messages import Attachment, Choice
 
@@ -25,8 +25,14 @@ def draft_from(ctx: Context, found: Classification | None = None) -> dict:
     if loc := ctx.msg.location:
         data["location"] = [loc.latitude, loc.longitude]
     if found is not None:
-        data["category"], data["score"] = found.category, found.score
+        data.update(guess(found))
     return data
+
+
+def guess(found: Classification) -> dict:
+    """What the draft keeps of the classifier's answer: its best guess, how
+    sure it is, and the runners-up to offer when it is not sure."""
+    return {"category": found.category, "score": found.score, "top3": [c for c, _ in found.top3]}
 
 
 def _add(ctx: Context) -> dict:
@@ -38,8 +44,7 @@ def _add(ctx: Context) -> dict:
     if loc := ctx.msg.location:
         merged["location"] = [loc.latitude, loc.longitude]
     if ctx.text:
-        found = ctx.view.classify(text)
-        merged["category"], merged["score"] = found.category, found.score
+        merged.update(guess(ctx.view.classify(text)))
     return merged
 
 
@@ -63,6 +68,8 @@ def handle_describe(ctx: Context) -> Result:
 # -- confirm --------------------------------------------------------------
 
 def prompt_confirm(ctx: Context) -> list:
+    if not sure(ctx.state.data):
+        return _prompt_likely(ctx)
     category = ctx.view.category(ctx.state.data.get("category") or "other")
     name = category.name(ctx.language) if category else ""
     about = category.description(ctx.language) if category else ""
@@ -74,7 +81,22 @@ def prompt_confirm(ctx: Context) -> list:
     return [ctx.say(ctx.t("confirm_category", category=name, about=about), choices)]
 
 
+def sure(data: dict) -> bool:
+    """Sure enough to say "I understood this as X" rather than ask."""
+    return data.get("score") is None or data["score"] >= CONFIDENT or not data.get("top3")
+
+
+def _prompt_likely(ctx: Context) -> list:
+    """Not sure: the likeliest topics to pick from, and the full list."""
+    likely = [c for c in (ctx.view.category(cid) for cid in ctx.state.data["top3"]) if c is not None]
+    choices = [Choice(f"cat:{c.id}", c.name(ctx.language)) for c in likely]
+    choices += [Choice("change", ctx.t("confirm_change")), Choice("cancel", ctx.t("confirm_cancel"))]
+    return [ctx.say(ctx.t("choose_likely_category"), choices)]
+
+
 def handle_confirm(ctx: Context) -> Result:
+    if ctx.choice and ctx.choice.startswith("cat:"):
+        return submit(ctx, ctx.choice.removeprefix("cat:"))
     if ctx.choice == "yes":
         return submit(ctx, ctx.state.data.get("category") or "other")
     if ctx.choice == "change":

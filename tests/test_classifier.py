@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from flows.classifier import CategoryTerms, Classification, Classifier
+from flows import training
+from flows.keywords import CategoryTerms, Classification, KeywordClassifier as Classifier
 from flows.textnorm import fold, match_key, words
 from storage.seed import read_seed
 
-CORPUS = Path(__file__).parent / "fixtures" / "classifier_cases.tsv"
+EXAMPLES = Path(__file__).parents[1] / "flows" / "examples"
 LANGUAGES = ("uz", "uz-Cyrl", "ru", "es", "en")
 CATEGORY_IDS = [
     "id_documents", "civil_registry", "land_property", "social_benefits", "utilities", "roads_infrastructure",
@@ -32,8 +33,9 @@ def classifier(catalog) -> Classifier:
 
 
 def corpus() -> list[tuple[str, str, str]]:
-    lines = CORPUS.read_text(encoding="utf-8").splitlines()
-    return [tuple(line.split("\t")) for line in lines if line.strip() and not line.startswith("#")]
+    """(category, language, text) of the messages written alongside the
+    catalogue's keywords: what the keyword evidence alone must get right."""
+    return [(e.category, e.language, e.text) for e in training.read_tsv_files(EXAMPLES.glob("*.catalogue.tsv"))]
 
 
 # --- fold ---------------------------------------------------------------

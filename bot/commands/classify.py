@@ -1,8 +1,10 @@
 """``onewindow classify``: run the category classifier over lines of text.
 
 For whoever tunes the catalogue: pipe in real messages (one per line) and see
-where each lands, as JSON lines that ``jq`` and spreadsheets can read. Uses
-the seed catalogue for now, so it needs no database.
+where each lands — category, score, the top three and the intent (``request``,
+``question`` or ``other``) — as JSON lines that ``jq`` and spreadsheets can
+read. Uses the seed catalogue and the examples in the repository, so it needs
+no database.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
             if not text.strip():
                 continue
             found = classifier.classify(text)
-            row = {"text": text, "category": found.category, "score": found.score, "top3": [list(t) for t in found.top3]}
+            row = {"text": text, "category": found.category, "score": found.score, "top3": [list(t) for t in found.top3], "intent": found.intent}
             print(json.dumps(row, ensure_ascii=False), flush=True)
     finally:
         if stream is not sys.stdin:
