@@ -1,21 +1,32 @@
 """The catalogue held in memory: categories, localities and the classifier
 built from them. Read once from the store at start (they change rarely),
-so answering a message costs no catalogue queries."""
+so answering a message costs no catalogue queries.
+
+Caseworkers' corrections are the exception: they teach the classifier while
+the bot runs. The process that records one learns it at once
+(:meth:`Catalog.learn`); every other process notices within
+:data:`RECHECK_SECONDS`, at the cost of one small query that often.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
-from flows.classifier import Classifier
+from flows.classifier import Classifier, Correction
 from flows.keywords import CategoryTerms, KeywordClassifier
 from flows.geo import nearest
 from flows.routing import Routing
 from flows.view import CategoryInfo, LocalityInfo
-from storage import queries
+from storage import learning, queries
 from storage.db import session_scope
 from storage.seed import read_seed
+
+
+RECHECK_SECONDS = 10.0
 
 
 @dataclass
@@ -25,6 +36,9 @@ class Catalog:
     children: dict[str | None, list[LocalityInfo]]
     classifier: Classifier
     routing: Routing
+    _corrections_stamp: tuple | None = None
+    _checked_at: float = 0.0
+    _learning: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def from_store(cls, engine: Engine) -> Catalog:
@@ -40,7 +54,27 @@ class Catalog:
         children: dict[str | None, list[LocalityInfo]] = {}
         for place in localities.values():
             children.setdefault(place.parent_id, []).append(place)
-        return cls(categories, localities, children, Classifier(KeywordClassifier(terms)), Routing.from_seed(read_seed("routing.json")))
+        catalog = cls(categories, localities, children, Classifier(KeywordClassifier(terms)), Routing.from_seed(read_seed("routing.json")))
+        with engine.connect() as conn:
+            catalog.learn(conn)
+        return catalog
+
+    def learn(self, conn) -> None:
+        """Take in the corrections in force now (no refit: the same model
+        with another memory of corrected examples)."""
+        with self._learning:
+            stamp = learning.stamp(conn)
+            if stamp != self._corrections_stamp:
+                corrections = [Correction(i, text, category) for i, text, category in learning.active(conn)]
+                self.classifier = self.classifier.with_corrections(corrections)
+                self._corrections_stamp = stamp
+            self._checked_at = time.monotonic()
+
+    def current_classifier(self, conn) -> Classifier:
+        """The classifier, with what other processes learned since the last look."""
+        if time.monotonic() - self._checked_at >= RECHECK_SECONDS:
+            self.learn(conn)
+        return self.classifier
 
     def places_of(self, locality_id: str | None) -> list[str]:
         """A locality and every locality above it, nearest first."""

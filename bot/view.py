@@ -35,7 +35,7 @@ class StoreView:
         return self._catalog.category(category_id)
 
     def classify(self, text: str) -> Classification:
-        return self._catalog.classifier.classify(text)
+        return self._catalog.current_classifier(self._conn).classify(text)
 
     def localities(self, parent_id: str | None) -> list[LocalityInfo]:
         return self._catalog.children.get(parent_id, [])

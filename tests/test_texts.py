@@ -24,8 +24,8 @@ LATIN_WORD = re.compile(r"[A-Za-z]+")
 # example tracking code KX7-4MP.
 LATIN_ALLOWED = {"onewindow", "KX", "MP"}
 # Staff texts also show what caseworkers type or read as is: slash commands
-# (/reopen, /merge), the usage words CODE and PRIMARY, and the time zone UTC.
-STAFF_LATIN_ALLOWED = LATIN_ALLOWED | {"CODE", "PRIMARY", "UTC"}
+# (/reopen, /merge), the usage words CODE, PRIMARY, ID and remove, and the time zone UTC.
+STAFF_LATIN_ALLOWED = LATIN_ALLOWED | {"CODE", "PRIMARY", "ID", "remove", "UTC"}
 SLASH_COMMAND = re.compile(r"/[a-z_]+")
 FANCY_APOSTROPHES = "ʻʼ‘’`´"
 

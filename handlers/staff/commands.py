@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from handlers.staff import outbox, queue, requests, team
+from handlers.staff import learning, outbox, queue, requests, team
 from handlers.staff.context import Desk
 
 
@@ -31,6 +31,8 @@ COMMANDS: dict[str, Command] = {
     "close": Command(requests.close, "/close CODE resolution", "staff_help_close"),
     "reopen": Command(requests.reopen, "/reopen CODE", "staff_help_reopen"),
     "merge": Command(requests.merge, "/merge CODE PRIMARY", "staff_help_merge"),
+    "category": Command(learning.category, "/category CODE CATEGORY", "staff_help_category"),
+    "examples": Command(learning.examples, "/examples [remove ID]", "staff_help_examples", role="admin"),
     "find": Command(queue.find, "/find words", "staff_help_find"),
     "stats": Command(queue.stats, "/stats [days]", "staff_help_stats"),
     "staff": Command(team.staff, "/staff add|list|remove|invite", "staff_help_staff", role="admin"),

@@ -14,6 +14,7 @@ from storage.models.base import utcnow
 from storage.models.catalogue import Category, Department, Locality
 from storage.models.citizens import Citizen, Conversation, Identity
 from storage.models.coordination import Lease
+from storage.models.learning import CategoryCorrection
 from storage.models.messages import Message
 from storage.models.privacy import AuditEntry, DataExport
 from storage.models.requests import Request, RequestEvent
@@ -24,6 +25,7 @@ __all__ = [
     "Category", "Department", "Locality",
     "Citizen", "Conversation", "Identity",
     "Lease",
+    "CategoryCorrection",
     "Message",
     "AuditEntry", "DataExport",
     "Request", "RequestEvent",
