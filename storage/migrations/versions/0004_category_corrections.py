@@ -1,15 +1,15 @@
 """category corrections: what caseworkers teach the classifier
 
-Revision ID: 0003_category_corrections
-Revises: 0002_leases_and_message_keys
+Revision ID: 0004_category_corrections
+Revises: 0003_privacy
 """
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 import storage.types
 
-revision = '0003_category_corrections'
-down_revision = '0002_leases_and_message_keys'
+revision = '0004_category_corrections'
+down_revision = '0003_privacy'
 branch_labels = None
 depends_on = None
 
