@@ -1,15 +1,15 @@
 """category corrections: what caseworkers teach the classifier
 
-Revision ID: 0004_category_corrections
-Revises: 0003_privacy
+Revision ID: 0005_category_corrections
+Revises: 0004_outbox_failures
 """
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 import storage.types
 
-revision = '0004_category_corrections'
-down_revision = '0003_privacy'
+revision = '0005_category_corrections'
+down_revision = '0004_outbox_failures'
 branch_labels = None
 depends_on = None
 
