@@ -39,7 +39,7 @@ async def test_rosa_files_a_request_with_a_photo_follows_it_and_gets_the_answer_
     assert "1. 📝 Nueva solicitud" in await rosa.send("si")
 
     # A request with a photo, confirmed, and its tracking code.
-    assert "Entendí que se trata de: Calles, caminos y transporte" in await rosa.send("Así está la calle, no hay luz desde el lunes", "image")
+    assert "Entendí que se trata de: Calles, caminos y transporte" in await rosa.send("Así está la calle, lleno de baches desde el lunes", "image")
     screen = await rosa.send("sí, enviar")
     assert "Su solicitud quedó registrada." in screen
     code = CODE.search(screen).group(0)
