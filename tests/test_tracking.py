@@ -6,8 +6,9 @@ from flows.tracking import ALPHABET, find_code, new_code, parse_code
 
 
 def test_codes_have_no_look_alike_symbols_and_always_a_digit():
-    codes = {new_code() for _ in range(2000)}
-    assert len(codes) == 2000
+    draw = random.Random(2026).randrange  # seeded: 2,000 random codes may repeat one by chance
+    codes = [new_code(draw) for _ in range(2000)]
+    assert len(set(codes)) > 1990
     for code in codes:
         assert len(code) == 7 and code[3] == "-"
         assert not set(code.replace("-", "")) & set("01OIQLUV")
