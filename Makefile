@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 EMULATOR := tests/emulator/node_modules/.installed
 
-.PHONY: run test chat bench fuzz clean
+.PHONY: run test chat bench fuzz mutate clean
 
 run: $(INSTALLED)
 	$(BIN)/onewindow run
@@ -21,6 +21,10 @@ test: $(INSTALLED) $(EMULATOR)
 # Random conversations for longer than CI's fixed budget (FUZZ_EXAMPLES per database).
 fuzz: $(INSTALLED)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest -q tests/test_fuzz_conversations.py $(PYTEST_ARGS)
+
+# Deliberate mistakes in the core modules: which ones do the tests miss? (ONLY=word to pick some)
+mutate: $(INSTALLED)
+	$(BIN)/python -m tests.mutate --only "$(ONLY)"
 
 bench: $(INSTALLED)
 	$(BIN)/python bench/inbound.py

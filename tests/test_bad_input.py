@@ -149,3 +149,36 @@ def test_a_staff_command_that_breaks_is_kept_for_a_person_and_apologised_for(eng
     with session_scope(database) as session:
         [kept] = session.exec(select(Message).where(Message.direction == "in")).all()
         assert (kept.text, kept.status) == ("/inbox", "needs_attention") and "a bug in /inbox" in kept.error
+
+
+def test_a_redelivered_message_is_recognised_at_once_and_is_no_error(engine, database, caplog):
+    chat = Chat(engine, "twice")
+    chat.send("hello", external_id="upd-1")
+    with caplog.at_level("WARNING"):
+        chat.send("hello", external_id="upd-1")
+    assert chat.handled.duplicate and not chat.handled.failed
+    ours = ("bot", "flows", "handlers", "storage", "notifications")
+    assert [r.getMessage() for r in caplog.records if r.name.startswith(ours) and r.levelno >= 30] == []
+
+
+def test_the_apology_is_in_the_citizens_language(olga, database, monkeypatch):
+    import bot.engine
+
+    def broken(*args):
+        raise RuntimeError("a bug in a flow")
+
+    monkeypatch.setattr(bot.engine, "respond", broken)
+    olga.send("Нет света")
+    assert olga.handled.failed and olga.text.startswith("Извините, у нас что-то пошло не так")
+
+
+def test_writing_again_after_blocking_the_bot_lets_it_answer_again(olga, database):
+    from storage.models import Identity
+
+    with session_scope(database) as session:
+        identity = session.get(Identity, olga.address)
+        identity.blocked_at = identity.created_at
+        session.add(identity)
+    olga.send("меню")
+    with session_scope(database) as session:
+        assert session.get(Identity, olga.address).blocked_at is None

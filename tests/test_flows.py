@@ -162,3 +162,19 @@ def test_declining_consent_asks_the_engine_to_erase_what_was_kept():
     result = say(state, CitizenInfo(1, "en", "v", None), event={"type": "button", "data": button_data(3, "no")})
     assert act.SetConsent(False) in result.actions and act.EraseAfterRefusal() in result.actions
     assert "pending_text" not in result.state.data or result.state.data["pending_text"] is None
+
+
+def test_button_data_not_on_the_current_menu_is_refused_like_an_old_button():
+    result = say(MENU, REGULAR, event={"type": "button", "data": button_data(MENU.version, "forged")})
+    assert "earlier menu" in result.replies[0].text and (result.state.flow, result.state.step) == ("menu", "main")
+
+
+def test_menu_from_someone_not_yet_onboarded_goes_on_with_onboarding():
+    result = say(State("onboarding", "language", {}, 1), NEWCOMER, "menu")
+    assert result.state.flow == "onboarding" and "Choose your language" in result.replies[-1].text
+
+
+def test_a_different_menu_at_the_same_step_gets_a_new_version_so_buttons_of_the_old_one_are_refused():
+    result = say(MENU, REGULAR, "hi")  # the full main menu replaces the two-choice one in MENU
+    assert (result.state.flow, result.state.step) == ("menu", "main")
+    assert result.state.version == MENU.version + 1 and result.replies[-1].menu_id == str(MENU.version + 1)
