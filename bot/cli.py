@@ -8,6 +8,8 @@ import argparse
 import importlib
 import sys
 
+from storage.db import StoreUnavailable
+
 COMMANDS = {
     "run": "bot.commands.run",
     "chat": "bot.commands.chat",
@@ -27,12 +29,22 @@ def parser() -> argparse.ArgumentParser:
         module = importlib.import_module(module_name)
         command = sub.add_parser(name, help=module.help, description=module.help)
         module.configure(command)
-        command.set_defaults(handler=module.run)
+        command.set_defaults(handler=module.run, parser=command)
     return root
 
 
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """Like ``parse_args``, but a mistake after a command (``chat --usr x``)
+    is reported with that command's usage, not the top-level one."""
+    root = parser()
+    args, extra = root.parse_known_args(argv)
+    if extra:
+        (getattr(args, "parser", None) or root).error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = parse(argv)
     if not getattr(args, "handler", None):
         parser().print_help()
         return 2
@@ -40,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except KeyboardInterrupt:
         return 130
+    except StoreUnavailable as problem:  # every command that opens the store
+        print(f"onewindow: {problem}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -18,15 +18,19 @@ from notifications.retrying import RetryPolicy
 from notifications.scheduler import Scheduler
 from notifications.senders import Sender
 from storage import catalog as seed_catalog
-from storage.db import make_engine
+from storage.db import make_engine, opening_store
 from storage.migrate import upgrade
 
 
 def open_store(url: str) -> Database:
-    """Connect, bring the schema up to date and load the catalogue on first start."""
-    database = make_engine(url)
-    upgrade(database)
-    seed_catalog.ensure_loaded(database)
+    """Connect, bring the schema up to date and load the catalogue on first start.
+
+    Raises :class:`storage.db.StoreUnavailable` with a plain sentence when the
+    store cannot be opened."""
+    with opening_store(url):
+        database = make_engine(url)
+        upgrade(database)
+        seed_catalog.ensure_loaded(database)
     return database
 
 

@@ -19,7 +19,63 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlmodel import Session, create_engine
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be opened; the message says why in one sentence,
+    for a person at a terminal (the command line prints it and exits 1)."""
+
+
+@contextmanager
+def opening_store(url: str) -> Iterator[None]:
+    """Turn what goes wrong while opening the store (a wrong ``DATABASE_URL``,
+    a server that is down, a ``DATA_DIR`` that is a file or read-only) into
+    one :class:`StoreUnavailable` with a plain sentence."""
+    try:
+        yield
+    except StoreUnavailable:
+        raise
+    except (SQLAlchemyError, OSError, ImportError) as error:
+        raise StoreUnavailable(describe_store_error(url, error)) from error
+
+
+def describe_store_error(url: str, error: BaseException) -> str:
+    shown = _masked(url)
+    if isinstance(error, (FileExistsError, NotADirectoryError)):
+        return f"Cannot open the store: {error.filename or shown} is a file, not a folder (check DATA_DIR)."
+    if isinstance(error, PermissionError):
+        return f"Cannot open the store: no permission to create {error.filename or shown} (check DATA_DIR)."
+    if isinstance(error, OSError):
+        return f"Cannot open the store at {error.filename or shown}: {error.strerror or error} (check DATA_DIR)."
+    if isinstance(error, ArgumentError) and not isinstance(error, NoSuchModuleError):
+        return f"DATABASE_URL is not a database URL ({shown}): use postgresql://USER:PASSWORD@HOST/DATABASE, or leave it empty for SQLite in DATA_DIR."
+    if isinstance(error, (NoSuchModuleError, ImportError)):
+        return f"DATABASE_URL names a database onewindow does not support ({shown}): use PostgreSQL (postgresql://…) or leave it empty for SQLite."
+    reason = _first_line(getattr(error, "orig", None) or error)
+    if _is_sqlite(url):
+        return f"Cannot write the SQLite store {shown} ({reason}): is DATA_DIR a writable folder?"
+    return f"Cannot connect to the database at {shown}: {reason}."
+
+
+def _first_line(error: BaseException) -> str:
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0].rstrip(".") if lines else type(error).__name__
+
+
+def _masked(url: str) -> str:
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return "an unreadable URL"
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or url
+    return parsed.render_as_string(hide_password=True)
+
+
+def _is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
 
 
 def normalize_url(url: str) -> str:

@@ -165,3 +165,72 @@ def test_run_says_plainly_when_telegram_cannot_be_reached(tmp_path):
     result = onewindow("run", "--no-web", cwd=tmp_path, env={"TELEGRAM_BOT_TOKEN": "123456:TEST", "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{port}"})
     assert result.returncode == 1
     assert f"Cannot reach the Telegram Bot API at http://127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+
+
+def _read_only_folder(tmp_path: Path) -> Path:
+    """A folder nobody may write in (as root, permissions are no barrier:
+    sysfs refuses new files to everyone)."""
+    if os.geteuid() != 0:
+        folder = tmp_path / "read-only"
+        folder.mkdir()
+        folder.chmod(0o555)
+        return folder
+    return Path("/sys/kernel")
+
+
+def test_a_store_that_cannot_be_opened_is_one_sentence_and_exit_1(tmp_path):
+    import socket
+
+    (tmp_path / "a-file").write_text("not a folder")
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    cases = [
+        ({"DATA_DIR": str(tmp_path / "a-file")}, "a-file is a file, not a folder (check DATA_DIR)"),
+        ({"DATA_DIR": str(_read_only_folder(tmp_path))}, "is DATA_DIR a writable folder?"),
+        ({"DATABASE_URL": f"postgresql://someone:s3cret@127.0.0.1:{port}/onewindow"}, f"Cannot connect to the database at postgresql://someone:***@127.0.0.1:{port}/onewindow"),
+        ({"DATABASE_URL": "not a url"}, "DATABASE_URL is not a database URL"),
+        ({"DATABASE_URL": "mysql://db/onewindow"}, "DATABASE_URL names a database onewindow does not support"),
+    ]
+    every_command = [("staff", "list"), ("db", "upgrade"), ("catalog", "load"), ("export", "events"), ("chat",), ("run",)]
+    for number, (env, sentence) in enumerate(cases):
+        for command in every_command if number == 0 else [("staff", "list"), ("db", "current")]:
+            result = onewindow(*command, cwd=tmp_path, env=env)
+            assert result.returncode == 1, (command, env, result.stderr)
+            assert sentence in result.stderr, (command, env, result.stderr)
+            assert "Traceback" not in result.stderr and "s3cret" not in result.stderr
+            assert len(result.stderr.strip().splitlines()) <= (8 if command == ("run",) else 1), result.stderr
+
+
+def test_a_mistake_after_a_command_shows_that_commands_usage(tmp_path):
+    result = onewindow("chat", "--usr", "x", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "usage: onewindow chat" in result.stderr and "unrecognized arguments: --usr x" in result.stderr
+
+
+def test_ctrl_c_stops_the_chat_at_once(tmp_path):
+    import signal
+    import time
+
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_URL"))}
+    environment.update({"DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT)})
+    chat = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "chat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, cwd=tmp_path, env=environment,
+    )
+    try:
+        assert "onewindow console" in chat.stdout.readline()  # waiting for a line that never comes
+        time.sleep(0.3)
+        chat.send_signal(signal.SIGINT)
+        assert chat.wait(timeout=10) == 130
+    finally:
+        chat.kill()
+        chat.communicate()
+
+
+def test_the_licence_is_an_spdx_expression():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
+    assert project["project"]["license"] == "MIT"  # the table form is deprecated in setuptools
+    assert project["build-system"]["requires"] == ["setuptools>=77"]

@@ -6,7 +6,7 @@ import argparse
 
 from bot.settings import Settings
 from storage import catalog
-from storage.db import make_engine
+from storage.db import make_engine, opening_store
 from storage.migrate import upgrade
 
 help = "load the default catalogue of categories and sample localities"
@@ -17,8 +17,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    database = make_engine(Settings.load().database)
-    upgrade(database)
+    url = Settings.load().database
+    with opening_store(url):
+        database = make_engine(url)
+        upgrade(database)
     counts = catalog.load(database)
     print(", ".join(f"{count} {kind}" for kind, count in counts.items()) + " loaded")
     return 0

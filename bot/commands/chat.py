@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import threading
 from typing import TextIO
 
 from bot.settings import Settings
@@ -51,6 +52,34 @@ def _is_staff(settings: Settings, name: str) -> bool:
         database.dispose()
 
 
+async def read_line(lines: TextIO) -> str:
+    """The next line, read in a daemon thread of its own: Ctrl-C then stops
+    the chat at once, instead of waiting (as a pooled thread would, at
+    shutdown) for a line that may never come."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[str] = loop.create_future()
+
+    def read() -> None:
+        try:
+            line = lines.readline()
+        except BaseException as error:  # handed to the chat, which decides
+            loop.call_soon_threadsafe(_settle, done, None, error)
+        else:
+            loop.call_soon_threadsafe(_settle, done, line, None)
+
+    threading.Thread(target=read, name="console-input", daemon=True).start()
+    return await done
+
+
+def _settle(future: asyncio.Future, result, error) -> None:
+    if future.done():
+        return  # the chat was interrupted meanwhile
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
 async def chat(settings: Settings, user: str, language: str | None = None, lines: TextIO | None = None, out: TextIO | None = None, banner: str = BANNER) -> None:
     lines = tolerant(lines or sys.stdin)
     out = out or sys.stdout
@@ -62,7 +91,7 @@ async def chat(settings: Settings, user: str, language: str | None = None, lines
         while True:
             if lines is sys.stdin and sys.stdin.isatty():
                 print("> ", end="", file=out, flush=True)
-            line = await asyncio.to_thread(lines.readline)
+            line = await read_line(lines)
             if not line or line.strip() in ("/quit", "/exit"):
                 break
             await asyncio.to_thread(bot.engine.handle, to_incoming(line.rstrip("\n"), user, language))

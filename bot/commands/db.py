@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from bot.settings import Settings
-from storage.db import make_engine
+from storage.db import make_engine, opening_store
 from storage.migrate import autogenerate, current_revision, upgrade
 
 help = "database schema: upgrade, current, revision"
@@ -17,10 +17,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    database = make_engine(Settings.load().database)
-    if args.action == "upgrade":
-        upgrade(database)
-    elif args.action == "revision":
-        autogenerate(database, args.message)
-    print(f"schema revision: {current_revision(database)}")
+    url = Settings.load().database
+    with opening_store(url):
+        database = make_engine(url)
+        if args.action == "upgrade":
+            upgrade(database)
+        elif args.action == "revision":
+            autogenerate(database, args.message)
+        revision = current_revision(database)
+    print(f"schema revision: {revision}")
     return 0
