@@ -13,7 +13,7 @@ from rapidfuzz import fuzz
 
 from flows.textnorm import fold
 
-_NUMBER = re.compile(r"^\s*#?\s*(\d{1,2})\s*[.)]?\s*$")
+NUMBER = re.compile(r"^\s*#?\s*(\d{1,2})\s*[.)]?\s*$")
 _SYNONYMS = {
     "yes": ["ha", "xa", "hop", "mayli", "roziman", "da", "ага", "si", "sí", "yes", "y", "ok", "okay", "dale", "claro", "ok'", "👍"],
     "no": ["yo'q", "yoq", "yuq", "net", "no", "n", "nope", "нет", "йук", "йўқ"],
@@ -33,7 +33,7 @@ def match_choice(typed: str, choices: list[tuple[str, str]]) -> str | None:
     """
     if not choices or not typed.strip():
         return None
-    if number := _NUMBER.match(typed):
+    if number := NUMBER.match(typed):
         index = int(number.group(1)) - 1
         return choices[index][0] if 0 <= index < len(choices) else None
     keys = {key for key, _ in choices}

@@ -3,6 +3,11 @@
 Texts live in ``flows/texts/<language>/<area>.json`` (``citizen.json``,
 ``staff.json``, one file per part of the product), merged per language; a key
 missing in a language falls back to English so a citizen always gets an answer.
+
+A text that depends on a number holds its plural forms separated by ``|``
+and is given ``count``: "{count} request|{count} requests" in English, three
+forms in Russian (1 обращение, 2 обращения, 5 обращений), one in Uzbek
+(the noun after a number stays singular: 5 ta murojaat).
 """
 
 from __future__ import annotations
@@ -48,10 +53,28 @@ def _texts(language: str) -> dict[str, str]:
 
 def text(language: str | None, key: str, **values: object) -> str:
     """The text ``key`` in ``language`` with ``values`` filled in."""
-    template = _texts(language or DEFAULT_LANGUAGE).get(key) or _texts(DEFAULT_LANGUAGE).get(key)
+    template = _texts(language or DEFAULT_LANGUAGE).get(key)
+    if template is None:
+        language, template = DEFAULT_LANGUAGE, _texts(DEFAULT_LANGUAGE).get(key)
     if template is None:
         raise KeyError(f"no text {key!r}")
+    if "|" in template and isinstance(values.get("count"), int):
+        forms = template.split("|")
+        template = forms[min(plural_form(language or DEFAULT_LANGUAGE, values["count"]), len(forms) - 1)]
     return template.format(**values) if values else template
+
+
+def plural_form(language: str, count: int) -> int:
+    """Which plural form a number takes (CLDR's rules for cardinals): 0 for
+    "one", 1 for "few" (or "other" where there is no "few"), 2 for "many"."""
+    n = abs(count)
+    if language == "ru":
+        if n % 10 == 1 and n % 100 != 11:
+            return 0
+        return 1 if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14 else 2
+    if language.startswith("uz"):
+        return 0
+    return 0 if n == 1 else 1
 
 
 def supported(language: str | None) -> str | None:

@@ -264,7 +264,7 @@ def test_find_and_stats(engine, database, staff, ana):
     root.send("/find TRANSFORMER")
     assert code in root.text
     root.send("/stats")
-    assert "Last 30 days: 1 requests" in root.text and "utilities 1" in root.text
+    assert "Last 30 days: 1 request\n" in root.text and "Utilities: electricity, gas and water — 1" in root.text
 
 
 def test_staff_management_and_invites(engine, database, staff):

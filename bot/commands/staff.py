@@ -2,6 +2,7 @@
 
     onewindow staff add --telegram 123456789 --role admin --name "Nodira K."
     onewindow staff add --console karim --role caseworker --department utilities
+    onewindow staff add --console karim --role supervisor --update   # change someone already on the staff
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from sqlmodel import select
 from bot.settings import Settings
 from bot.wiring import open_store
 from handlers.staff.context import ROLES
-from handlers.staff.team import add
+from handlers.staff.team import AlreadyStaff, add, changes_to, describe, find
 from storage.db import session_scope
 from storage.models import Caseworker, Department
 
@@ -27,10 +28,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     who.add_argument("--telegram", metavar="USER_ID", help="their Telegram user id (a number)")
     who.add_argument("--console", metavar="NAME", help="their name in `onewindow chat --staff NAME`")
     who.add_argument("--address", help="any channel address, e.g. whatsapp:+5492215550134")
-    parser.add_argument("--role", choices=ROLES, default="caseworker")
+    parser.add_argument("--role", choices=ROLES, help="caseworker (the default for someone new), supervisor or admin")
     parser.add_argument("--department", help="a department id from storage/seed/routing.json")
     parser.add_argument("--name", help="how colleagues see them")
-    parser.add_argument("--language", default="en", help="the language of the bot's answers to them")
+    parser.add_argument("--language", help="the language of the bot's answers to them (en by default)")
+    parser.add_argument("--update", action="store_true", help="change someone already on the staff (what is not given is kept)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -51,6 +53,16 @@ def run(args: argparse.Namespace) -> int:
             known = ", ".join(d.id for d in session.exec(select(Department)))
             print(f"No department {args.department!r}. Known: {known}", file=sys.stderr)
             return 2
-        person = add(session, address, args.role, args.department, args.name or address, args.language)
-        print(f"#{person.id} {person.name}: {person.role} in {person.department_id or 'every department'} ({address})")
+        existing = find(session, address)
+        changes = changes_to(existing, args.role, args.department, args.name, args.language) if existing and existing.active else None
+        try:
+            person = add(session, address, args.role, args.department, args.name, args.language, update=args.update)
+        except AlreadyStaff as known:
+            print(f"{address} is already staff (#{known.person.id} {known.person.name}, {known.person.role}); "
+                  f"this would change {describe(known.changes)}. Add --update to change it.", file=sys.stderr)
+            return 2
+        if changes is not None:
+            print(f"#{person.id} {person.name}: " + (f"changed {describe(changes)}" if changes else "nothing to change"))
+        else:
+            print(f"#{person.id} {person.name}: {person.role} in {person.department_id or 'every department'} ({address})")
     return 0

@@ -7,12 +7,15 @@ from datetime import datetime, timedelta
 from sqlmodel import select
 
 from flows.duplicates import Candidate, similar
-from flows.lifecycle import OPEN
+from flows.lifecycle import FINISHED, OPEN, can_move
 from flows.messages import Choice
 from flows.masking import mask
-from storage.models import Caseworker, Message, Request, RequestEvent, utcnow
+from storage.models import Caseworker, Citizen, Department, Message, Request, RequestEvent, utcnow
 
-BUTTONS = (("take", "staff_button_take"), ("progress", "staff_button_progress"), ("show", "staff_button_show"), ("close", "staff_button_close"))
+LABELS = {
+    "take": "staff_button_take", "progress": "staff_button_progress", "show": "staff_button_show",
+    "close": "staff_button_close", "reopen": "staff_button_reopen",
+}
 
 
 def button(action: str, code: str) -> str:
@@ -50,7 +53,7 @@ def card(desk, request: Request, *, full: bool = False) -> tuple[str, list[Choic
     contact = request.address if desk.at_least("supervisor") else mask(request.address)
     lines = [line(desk, request), f"{citizen.display_name or '—'} · {contact} · {citizen.language or '?'}"]
     if request.department_id:
-        lines.append(desk.t("staff_department", department=request.department_id))
+        lines.append(desk.t("staff_department", department=department_name(desk, request.department_id)))
     if request.text:
         lines.append(f"«{request.text}»")
     for attachment in request.attachments or []:
@@ -65,8 +68,36 @@ def card(desk, request: Request, *, full: bool = False) -> tuple[str, list[Choic
         lines.append(f"⭐ {request.rating}/5" + (f" «{request.rating_comment}»" if request.rating_comment else ""))
     if full:
         lines += ["", desk.t("staff_messages")] + messages(desk, request) + ["", desk.t("staff_history")] + history(desk, request)
-    choices = [Choice(button(action, request.code), desk.t(label)) for action, label in BUTTONS]
+    choices = [Choice(button(action, request.code), desk.t(LABELS[action])) for action in actions(desk, request, full=full)]
     return "\n".join(lines), choices
+
+
+def actions(desk, request: Request, *, full: bool = False) -> list[str]:
+    """What this person can usefully do with this request now: no "Take" on
+    a request they hold, no "Resolve" on one that is resolved, nothing that
+    would only be refused."""
+    mine = request.assignee_id == desk.me.id
+    may_change = desk.at_least("supervisor") or request.assignee_id in (None, desk.me.id)
+    offered = []
+    if request.status not in FINISHED and not mine and (request.assignee_id is None or desk.at_least("supervisor")):
+        offered.append("take")
+    if may_change and request.status in OPEN - {"in_progress"}:
+        offered.append("progress")
+    if not full:
+        offered.append("show")
+    if may_change and request.status not in FINISHED and can_move(request.status, "resolved"):
+        offered.append("close")
+    if may_change and request.status in FINISHED | {"resolved"}:
+        offered.append("reopen")
+    return offered
+
+
+def department_name(desk, department_id: str) -> str:
+    """A department as staff read it: its name in their language."""
+    department = desk.session.get(Department, department_id)
+    if department is None:
+        return department_id
+    return (department.names or {}).get(desk.language) or department.name
 
 
 def duplicates_of(desk, request: Request) -> list[tuple[str, float]]:
@@ -96,11 +127,28 @@ def history(desk, request: Request) -> list[str]:
     return [event_line(desk, e) for e in events]
 
 
+# Event kinds staff read in words (``staff_event_<kind>``); others as stored.
+EVENT_KINDS = {"created", "status", "assign", "reply", "note", "merge", "rating", "citizen_answer", "sla_warning", "sla_breach"}
+
+
 def event_line(desk, event: RequestEvent) -> str:
-    who = event.actor
-    if who.startswith("caseworker:"):
-        person = desk.session.get(Caseworker, int(who.split(":")[1]))
-        who = person.name if person else who
-    move = f"{event.from_status} → {event.to_status}" if event.from_status != event.to_status else (event.to_status or "")
-    note = f": {event.note}" if event.note else ""
-    return f"{event.at:%d.%m.%Y %H:%M} {who} {event.kind} {move}{note}"
+    """``03.12.2026 09:14 Karim (caseworker): status new → in_progress``:
+    who by name and role, what in words, a move only when the status changed."""
+    what = desk.t(f"staff_event_{event.kind}") if event.kind in EVENT_KINDS else event.kind
+    parts = [f"{event.at:%d.%m.%Y %H:%M} {actor_name(desk, event.actor)}: {what}"]
+    if event.from_status and event.to_status and event.from_status != event.to_status:
+        parts.append(f"{event.from_status} → {event.to_status}")
+    line = " ".join(parts)
+    return f"{line}: {event.note}" if event.note else line
+
+
+def actor_name(desk, actor: str) -> str:
+    kind, _, number = actor.partition(":")
+    if kind == "caseworker" and number.isdigit() and (person := desk.session.get(Caseworker, int(number))):
+        return desk.t("staff_actor_staff", name=person.name, role=person.role)
+    if kind == "citizen" and number.isdigit():
+        citizen = desk.session.get(Citizen, int(number))
+        return desk.t("staff_actor_citizen", name=(citizen.display_name if citizen else None) or f"#{number}")
+    if kind == "system":
+        return desk.t("staff_actor_system")
+    return actor

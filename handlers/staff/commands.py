@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from handlers.staff import learning, outbox, queue, requests, team
+from handlers.staff import learning, outbox, places, queue, requests, team
 from handlers.staff.context import Desk
 
 
@@ -35,6 +35,7 @@ COMMANDS: dict[str, Command] = {
     "examples": Command(learning.examples, "/examples [remove ID]", "staff_help_examples", role="admin"),
     "find": Command(queue.find, "/find words", "staff_help_find"),
     "stats": Command(queue.stats, "/stats [days]", "staff_help_stats"),
+    "places": Command(places.places, "/places", "staff_help_places"),
     "staff": Command(team.staff, "/staff add|list|remove|invite", "staff_help_staff", role="admin"),
     "outbox": Command(outbox.outbox, "/outbox [failed|held] | retry ID…|all|failed|held", "staff_help_outbox", role="admin"),
 }
@@ -43,4 +44,7 @@ COMMANDS: dict[str, Command] = {
 OPEN = {"join": Command(team.join, "/join CODE", "staff_help_join", role="caseworker")}
 
 # What the card buttons do (``s|ACTION|CODE``): the command each one runs.
-BUTTON_ACTIONS = {"take": ("take", ""), "show": ("show", ""), "progress": ("status", "in_progress"), "close": ("status", "resolved")}
+BUTTON_ACTIONS = {
+    "take": ("take", ""), "show": ("show", ""), "progress": ("status", "in_progress"),
+    "close": ("status", "resolved"), "reopen": ("reopen", ""),
+}

@@ -1,10 +1,13 @@
 """The staff desk: where staff commands arrive, whatever the channel.
 
 A message is the desk's when it is a staff command (``/inbox``, ``/close``
-…), a press of a button from a request card, or any ``/command`` from a
-member of staff (so a mistyped command gets a "did you mean"). Everyone
-else's staff commands get a polite refusal, and the attempt stays on record
-with its sender.
+…), a press of a button from a request card, or anything a member of staff
+writes to the bot privately: a mistyped command gets a "did you mean", a
+number or the words of a choice ("1" after ``/inbox``, "take" under a card,
+where WhatsApp and the console show choices as a numbered list) picks from
+the list last shown to that person, and other words get a short hint —
+never the citizens' sign-up. Everyone else's staff commands get a polite
+refusal, and the attempt stays on record with its sender.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from rapidfuzz import fuzz, process
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
+from flows.choices import NUMBER, match_choice
 from flows.i18n import guess_language, text
 from flows.messages import Incoming, Outgoing
 from flows.masking import mask
@@ -49,8 +53,8 @@ class StaffDesk:
         if msg.button is not None:
             return bool(_BUTTON.match(msg.button))
         match = _COMMAND.match(msg.text.strip())
-        if not match:
-            return False
+        if not match:  # words, a number, a file: theirs to work with, never a citizen's sign-up
+            return msg.private and self.is_staff(msg.author)
         name = match.group(1).lower()
         if (name in COMMANDS or name in OPEN) and name not in SHARED:
             return True
@@ -62,20 +66,30 @@ class StaffDesk:
 
     def handle(self, msg: Incoming) -> DeskResult:
         msg = storable(msg)  # as the engine does; a no-op when it already did
-        name, args = _parse(msg)
         try:
             with session_scope(self.database) as session:
                 me = _caseworker(session, msg.author)
                 inbound = _inbound(msg)
                 session.add(inbound)
                 session.flush()
+                name, args = _parse(msg, me.shown if me else [])
                 desk = Desk(session, msg, me, args, self.catalog)
-                refused = self._run(desk, name, inbound)
+                refused = self._hint(desk) if name is None else self._run(desk, name, inbound)
                 for reply in desk.replies:
                     casework.queue(session, reply.address, reply.text, choices=[(c.key, c.label) for c in reply.choices], menu_id=reply.menu_id)
+                _remember_choices(desk)
                 return DeskResult(desk.replies, refused=refused)
         except IntegrityError:
             return DeskResult(duplicate=True)
+
+    def _hint(self, desk: Desk) -> bool:
+        """Words from a member of staff that are neither a command nor a choice."""
+        shown = desk.me.shown if desk.me else []
+        if (number := NUMBER.match(desk.msg.text)) and shown:
+            desk.say(desk.t("staff_no_such_choice", number=number.group(1), count=len(shown)))
+        else:
+            desk.say(desk.t("staff_plain_text_hint"))
+        return False
 
     def _run(self, desk: Desk, name: str, inbound: Message) -> bool:
         """Run the command; True when it was refused for who asked."""
@@ -105,13 +119,31 @@ class StaffDesk:
         return False
 
 
-def _parse(msg: Incoming) -> tuple[str, str]:
-    if msg.button is not None and (match := _BUTTON.match(msg.button)):
-        action, code = match.groups()
-        name, extra = BUTTON_ACTIONS.get(action, (action, ""))
-        return name, f"{code} {extra}".strip()
-    match = _COMMAND.match(msg.text.strip())
-    return match.group(1).lower(), (match.group(2) or "").strip()
+def _parse(msg: Incoming, shown: list) -> tuple[str | None, str]:
+    """The command and its words; for plain words, the choice they pick from
+    ``shown`` (what this person was last offered), or ``None``."""
+    if msg.button is not None:
+        return _button(msg.button) or (None, "")
+    if match := _COMMAND.match(msg.text.strip()):
+        return match.group(1).lower(), (match.group(2) or "").strip()
+    key = match_choice(msg.text, [tuple(pair) for pair in shown]) if shown and msg.text else None
+    return (_button(key) if key else None) or (None, "")
+
+
+def _button(data: str) -> tuple[str, str] | None:
+    if not (match := _BUTTON.match(data)):
+        return None
+    action, code = match.groups()
+    name, extra = BUTTON_ACTIONS.get(action, (action, ""))
+    return name, f"{code} {extra}".strip()
+
+
+def _remember_choices(desk: Desk) -> None:
+    """Keep the last list shown to this person, so that "2" picks from it."""
+    shown = next(([[c.key, c.label] for c in r.choices] for r in reversed(desk.replies) if r.choices), None)
+    if desk.me is not None and shown is not None and shown != desk.me.shown:
+        desk.me.shown = shown
+        desk.session.add(desk.me)
 
 
 def _caseworker(session, address: str) -> Caseworker | None:

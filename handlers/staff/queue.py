@@ -9,13 +9,14 @@ from rapidfuzz import fuzz, process
 from sqlalchemy import or_
 from sqlmodel import select
 
-from flows import lifecycle
+from flows import lifecycle, search
 from flows.messages import Choice
-from handlers.staff.cards import button, line
+from handlers.staff.cards import button, department_name, line
 from handlers.staff.context import Desk, Refusal
 from storage.models import Request, utcnow
 
 LISTED = 15
+SEARCHED = 2000  # the newest requests /find looks through
 WITH_BUTTONS = 8
 
 
@@ -86,18 +87,35 @@ def _places(desk: Desk, word: str) -> list[str]:
 
 
 def find(desk: Desk) -> None:
-    words = desk.args.split()
-    if not words:
+    """``/find words``: in any script, with typos, by words of the request,
+    its place or its code (see :mod:`flows.search`)."""
+    query = desk.args.strip()
+    if not search.terms(query):
         raise Refusal(desk.t("staff_usage", usage="/find words"))
-    statement = select(Request)
-    for word in words:
-        pattern = f"%{word}%"
-        statement = statement.where(or_(Request.text.ilike(pattern), Request.code.ilike(pattern)))
-    found = [r for r in desk.session.exec(statement.order_by(Request.created_at.desc()).limit(50)) if desk.sees(r)]
+    statement = select(Request).order_by(Request.id.desc()).limit(SEARCHED)
+    if not desk.at_least("admin") and desk.me.department_id:
+        statement = statement.where(or_(Request.department_id == desk.me.department_id, Request.assignee_id == desk.me.id))
+    candidates = [(r, _searchable(desk, r)) for r in desk.session.exec(statement)]
+    found = [r for r, _ in search.rank(query, candidates)]
     if not found:
-        desk.say(desk.t("staff_found_nothing", words=" ".join(words)))
+        desk.say(desk.t("staff_found_nothing", words=query))
         return
-    desk.say("\n".join([desk.t("staff_found", count=len(found))] + [line(desk, r) for r in found[:LISTED]]))
+    shown = found[:LISTED]
+    desk.say(
+        "\n".join([desk.t("staff_found", count=len(found))] + [line(desk, r) for r in shown]),
+        [Choice(button("show", r.code), r.code) for r in shown[:WITH_BUTTONS]],
+    )
+
+
+def _searchable(desk: Desk, request: Request) -> set[str]:
+    """The words a request is found by: its text, code and place (with the
+    places above it, in every language the catalogue names them). Topics
+    are left out: their long names ("electricity, gas and water") would
+    match half the queue; ``/inbox CATEGORY`` filters by topic."""
+    names = [request.text, request.code, request.code.replace("-", "")]
+    for place_id in desk.catalog.places_of(request.locality_id):
+        names += desk.catalog.localities[place_id].names.values()
+    return search.terms(" ".join(names))
 
 
 def stats(desk: Desk) -> None:
@@ -109,7 +127,8 @@ def stats(desk: Desk) -> None:
         statement = statement.where(Request.department_id == desk.me.department_id)
     requests = list(desk.session.exec(statement))
     by_status = _count(r.status for r in requests)
-    by_category = _count(r.category_id for r in requests)
+    by_category = _count(_category_name(desk, r.category_id) for r in requests)
+    by_department = _count(department_name(desk, r.department_id) if r.department_id else "—" for r in requests)
     by_channel = _count(r.channel for r in requests)
     first = [(r.first_response_at - r.created_at).total_seconds() / 3600 for r in requests if r.first_response_at]
     solved = [(r.resolved_at - r.created_at).total_seconds() / 3600 for r in requests if r.resolved_at]
@@ -120,9 +139,10 @@ def stats(desk: Desk) -> None:
         and (d := desk.catalog.routing.deadline(r.category_id, r.created_at, r.first_response_at, now)) and d.state == "breached"
     )
     lines = [
-        desk.t("staff_stats_title", days=days, count=len(requests)),
+        desk.t("staff_stats_title", period=desk.t("staff_days", count=days), count=len(requests)),
         desk.t("staff_stats_by_status", values=_format(by_status)),
         desk.t("staff_stats_by_category", values=_format(by_category)),
+        desk.t("staff_stats_by_department", values=_format(by_department)),
         desk.t("staff_stats_by_channel", values=_format(by_channel)),
         desk.t("staff_stats_first_response", hours=_median(first), count=len(first)),
         desk.t("staff_stats_resolution", hours=_median(solved), count=len(solved)),
@@ -130,6 +150,11 @@ def stats(desk: Desk) -> None:
         desk.t("staff_stats_overdue", count=overdue),
     ]
     desk.say("\n".join(lines))
+
+
+def _category_name(desk: Desk, category_id: str) -> str:
+    category = desk.catalog.category(category_id)
+    return category.name(desk.language) if category else category_id
 
 
 def _count(values) -> dict[str, int]:
@@ -140,7 +165,7 @@ def _count(values) -> dict[str, int]:
 
 
 def _format(counts: dict[str, int]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in counts.items()) or "—"
+    return "; ".join(f"{k} — {v}" for k, v in counts.items()) or "—"
 
 
 def _median(hours: list[float]) -> str:

@@ -36,23 +36,75 @@ def _role_and_department(desk: Desk, words: list[str]) -> tuple[str, str | None,
     return role, department.id if department else None, rest
 
 
+UPDATE_FLAG = "--update"
+
+
+class AlreadyStaff(Exception):
+    """Adding someone who is already staff would change them: say what, and
+    let the person who asked confirm (``--update``) rather than do it silently."""
+
+    def __init__(self, person: Caseworker, changes: list[tuple[str, object, object]]):
+        super().__init__(f"{person.address} is already staff")
+        self.person, self.changes = person, changes
+
+
 def _add(desk: Desk, words: list[str]) -> None:
+    update = UPDATE_FLAG in words
+    words = [w for w in words if w != UPDATE_FLAG]
     if not words:
-        raise Refusal(desk.t("staff_usage", usage="/staff add ADDRESS ROLE [DEPARTMENT] [NAME]"))
+        raise Refusal(desk.t("staff_usage", usage="/staff add ADDRESS ROLE [DEPARTMENT] [NAME] [--update]"))
     address = _address(words[0])
     role, department_id, name_words = _role_and_department(desk, words[1:])
-    person = add(desk.session, address, role, department_id, " ".join(name_words) or address)
-    desk.tell_staff(person, desk.t("staff_welcome", role=role))
-    desk.say(desk.t("staff_added", name=person.name, role=role, department=department_id or "—"))
+    name = " ".join(name_words) or None
+    existing = find(desk.session, address)
+    changes = changes_to(existing, role, department_id, name) if existing and existing.active else None
+    try:
+        person = add(desk.session, address, role, department_id, name, update=update)
+    except AlreadyStaff as known:
+        raise Refusal(desk.t("staff_would_change", name=known.person.name, changes=describe(known.changes), command=f"/staff add {' '.join(words)} {UPDATE_FLAG}"))
+    if changes is None:
+        desk.tell_staff(person, desk.t("staff_welcome", role=role))
+        desk.say(desk.t("staff_added", name=person.name, role=role, department=department_id or "—"))
+    else:
+        desk.say(desk.t("staff_updated", name=person.name, changes=describe(changes) or "—"))
 
 
-def add(session, address: str, role: str, department_id: str | None, name: str, language: str = "en") -> Caseworker:
-    """Add (or update) a member of staff; shared with ``onewindow staff add``."""
-    person = session.exec(select(Caseworker).where(Caseworker.address == address)).first() or Caseworker(name=name, address=address)
-    person.role, person.department_id, person.active, person.name, person.language = role, department_id, True, name, language
+def find(session, address: str) -> Caseworker | None:
+    return session.exec(select(Caseworker).where(Caseworker.address == address)).first()
+
+
+def add(session, address: str, role: str | None = None, department_id: str | None = None, name: str | None = None,
+        language: str | None = None, *, update: bool = False) -> Caseworker:
+    """Add a member of staff; shared with ``onewindow staff add``.
+
+    Someone already active is changed only with ``update`` (what is not
+    given is kept); otherwise :class:`AlreadyStaff` says what would change.
+    Someone removed earlier is simply added back."""
+    person = find(session, address)
+    if person is None or not person.active:
+        person = person or Caseworker(name=name or address, address=address)
+        person.role, person.department_id, person.active = role or "caseworker", department_id, True
+        person.name, person.language = name or person.name, language or person.language or "en"
+    else:
+        changes = changes_to(person, role, department_id, name, language)
+        if changes and not update:
+            raise AlreadyStaff(person, changes)
+        for field, _, value in changes:
+            setattr(person, field, value)
     session.add(person)
     session.flush()
     return person
+
+
+def changes_to(person: Caseworker, role=None, department_id=None, name=None, language=None) -> list[tuple[str, object, object]]:
+    """What adding ``person`` again with these values would change (``None``: not given, kept)."""
+    wanted = {"role": role, "department_id": department_id, "name": name, "language": language}
+    return [(field, getattr(person, field), value) for field, value in wanted.items() if value is not None and getattr(person, field) != value]
+
+
+def describe(changes: list[tuple[str, object, object]]) -> str:
+    """``role caseworker → admin, department_id utilities → water``"""
+    return ", ".join(f"{field.removesuffix('_id')} {old or '—'} → {new or '—'}" for field, old, new in changes)
 
 
 def _list(desk: Desk, words: list[str]) -> None:
@@ -86,7 +138,8 @@ def join(desk: Desk) -> None:
     invite = desk.session.get(StaffInvite, code) if code else None
     if invite is None or invite.used_at is not None or invite.expires_at < utcnow():
         raise Refusal(desk.t("staff_invite_invalid"))
-    person = add(desk.session, desk.msg.author, invite.role, invite.department_id, desk.msg.name or desk.msg.author)
+    # The invite is the admin's explicit word: it may change someone already on the staff.
+    person = add(desk.session, desk.msg.author, invite.role, invite.department_id, desk.msg.name or desk.msg.author, update=True)
     invite.used_by, invite.used_at = person.id, utcnow()
     desk.session.add(invite)
     desk.me = person

@@ -11,7 +11,7 @@ the migrations see it), plus a migration in ``storage/migrations``.
 """
 
 from storage.models.base import utcnow
-from storage.models.catalogue import Category, Department, Locality
+from storage.models.catalogue import Category, Department, Locality, NamedPlace
 from storage.models.citizens import Citizen, Conversation, Identity
 from storage.models.coordination import Lease
 from storage.models.learning import CategoryCorrection
@@ -22,7 +22,7 @@ from storage.models.staff import Caseworker, StaffInvite
 
 __all__ = [
     "utcnow",
-    "Category", "Department", "Locality",
+    "Category", "Department", "Locality", "NamedPlace",
     "Citizen", "Conversation", "Identity",
     "Lease",
     "CategoryCorrection",

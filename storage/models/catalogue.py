@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlmodel import Field, SQLModel
 
-from storage.models.base import json_field
+from storage.models.base import json_field, utcnow, when
 
 
 class Locality(SQLModel, table=True):
@@ -19,6 +21,18 @@ class Locality(SQLModel, table=True):
     longitude: float | None = None
     position: int = 0
     sample: bool = False
+
+
+class NamedPlace(SQLModel, table=True):
+    """A place a citizen named because it is not in the list ("my village is
+    not listed"), under the district they chose: for staff to add to the
+    catalogue (``/places``)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    parent_id: str | None = Field(default=None, foreign_key="locality.id", index=True)
+    citizen_id: int | None = Field(default=None, foreign_key="citizen.id", index=True)
+    created_at: datetime = when(default_factory=utcnow)
 
 
 class Department(SQLModel, table=True):

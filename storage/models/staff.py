@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlmodel import Field, SQLModel
 
-from storage.models.base import utcnow, when
+from storage.models.base import json_field, utcnow, when
 
 
 class Caseworker(SQLModel, table=True):
@@ -19,6 +19,9 @@ class Caseworker(SQLModel, table=True):
     active: bool = True
     created_at: datetime = when(default_factory=utcnow)
     last_assigned_at: datetime | None = when(default=None)  # for round-robin assignment
+    # The choices last shown to them, ``[key, label]`` pairs: on WhatsApp and
+    # the console a typed "2" (or the label's words) picks the second.
+    shown: list = json_field(list)
 
 
 class StaffInvite(SQLModel, table=True):
