@@ -234,3 +234,15 @@ def test_the_licence_is_an_spdx_expression():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))
     assert project["project"]["license"] == "MIT"  # the table form is deprecated in setuptools
     assert project["build-system"]["requires"] == ["setuptools>=77"]
+
+
+def test_staff_add_from_the_shell_changes_someone_only_with_update(tmp_path):
+    assert onewindow("staff", "add", "--console", "karim", "--department", "utilities", "--name", "Karim", cwd=tmp_path).returncode == 0
+    refused = onewindow("staff", "add", "--console", "karim", "--role", "admin", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert "console:karim is already staff (#1 Karim, caseworker); this would change role caseworker → admin. Add --update" in refused.stderr
+    assert "caseworker" in onewindow("staff", "list", cwd=tmp_path).stdout
+    updated = onewindow("staff", "add", "--console", "karim", "--role", "admin", "--update", cwd=tmp_path)
+    assert updated.returncode == 0 and "#1 Karim: changed role caseworker → admin" in updated.stdout
+    listed = onewindow("staff", "list", cwd=tmp_path).stdout
+    assert "Karim\tadmin\tutilities" in listed
