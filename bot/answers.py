@@ -28,11 +28,13 @@ def apply(conn: Connection, citizen_id: int, action: act.Action) -> None:
         return
     actor = f"citizen:{citizen_id}"
     match action:
-        case act.ConfirmResolved(resolved=True) if request.status == "resolved":
-            casework.move(session, request, "closed", actor, "confirmed resolved by the citizen")
-        case act.ConfirmResolved(resolved=False) if request.status in ("resolved", "closed"):
-            casework.move(session, request, "reopened", actor, "the citizen says it is not resolved")
-            _alert(session, request, "staff_alert_reopened")
+        case act.ConfirmResolved(resolved=True, comment=comment) if request.status == "resolved":
+            casework.move(session, request, "closed", actor, _with_words("confirmed resolved by the citizen", comment))
+            if comment:
+                request.rating_comment = comment
+        case act.ConfirmResolved(resolved=False, comment=comment) if request.status in ("resolved", "closed"):
+            casework.move(session, request, "reopened", actor, _with_words("the citizen says it is not resolved", comment))
+            _alert(session, request, "staff_alert_reopened", words=comment)
         case act.RateRequest(rating=rating, comment=comment):
             if rating is not None:
                 request.rating = rating
@@ -52,9 +54,15 @@ def apply(conn: Connection, citizen_id: int, action: act.Action) -> None:
     session.flush()
 
 
-def _alert(session: Session, request: Request, key: str, **values) -> None:
-    """Tell the assignee (or, if nobody has taken it, the department)."""
+def _with_words(note: str, words: str | None) -> str:
+    return f"{note}: «{words}»" if words else note
+
+
+def _alert(session: Session, request: Request, key: str, words: str | None = None, **values) -> None:
+    """Tell the assignee (or, if nobody has taken it, the department);
+    ``words``: what the citizen added, quoted under the alert."""
     people = [session.get(Caseworker, request.assignee_id)] if request.assignee_id else casework.staff_of(session, request.department_id)
     for person in people:
         if person is not None and person.address and person.active:
-            casework.queue(session, person.address, text(person.language, key, code=request.code, **values), request_id=request.id)
+            body = text(person.language, key, code=request.code, **values) + (f"\n«{words[:500]}»" if words else "")
+            casework.queue(session, person.address, body, request_id=request.id)

@@ -66,10 +66,12 @@ class LinkPhone:
 
 @dataclass(frozen=True)
 class ConfirmResolved:
-    """The citizen answered "was your request resolved?"."""
+    """The citizen answered "was your request resolved?" (``comment``: what
+they wrote after their yes or no, if anything)."""
 
     code: str
     resolved: bool
+    comment: str | None = None
 
 
 @dataclass(frozen=True)

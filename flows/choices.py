@@ -2,7 +2,9 @@
 
 Telegram sends the pressed button; WhatsApp and the console show a numbered
 list, so people answer "2", "2.", the words of the choice, or the words with
-typos. ``yes``/``no`` also accept the usual words for them in each language.
+typos. ``yes``/``no`` also accept the usual words for them in each language,
+alone or opening a longer reply ("no, todavía no me llegó nada": the answer
+is "no", and :func:`leading_answer` gives the rest to keep as a comment).
 """
 
 from __future__ import annotations
@@ -19,7 +21,33 @@ _SYNONYMS = {
     "no": ["yo'q", "yoq", "yuq", "net", "no", "n", "nope", "нет", "йук", "йўқ"],
 }
 _SYNONYM_INDEX = {fold(word): key for key, words in _SYNONYMS.items() for word in words}
+# Words that open a reply with a clear yes or no, in the five languages;
+# single letters ("y", "n") and "ok" are left out: they start too many sentences.
+_LEADING = {fold(word): key for key, word_list in {
+    "yes": ["yes", "yeah", "yep", "si", "sí", "claro", "dale", "да", "ага", "конечно", "ha", "xa", "hop", "ҳа", "ха", "albatta", "албатта"],
+    "no": ["no", "nope", "нет", "неа", "yo'q", "yoq", "yuq", "йўқ", "йук", "йок"],
+}.items() for word in word_list}
+# "No sé", "не знаю": a doubt, not an answer.
+_UNSURE = {fold(word) for word in (
+    "se", "sé", "entiendo", "estoy", "know", "sure", "understand", "знаю", "понимаю", "уверен", "уверена",
+    "bilmayman", "bilmadim", "tushunmadim", "билмайман", "тушунмадим",
+)}
+_LEADING_WORD = re.compile(r"^\s*([^\s,.;:!?¡¿()\-—–]+)[\s,.;:!?¡¿()\-—–]*(.*)$", re.DOTALL)
 MIN_SCORE = 80
+
+
+def leading_answer(typed: str) -> tuple[str, str] | None:
+    """``("no", "todavía no me llegó nada")`` for a reply that opens with a
+    clear yes or no word; None otherwise."""
+    match = _LEADING_WORD.match(typed or "")
+    if not match:
+        return None
+    key = _LEADING.get(fold(match.group(1)))
+    rest = match.group(2).strip()
+    next_word = fold(rest).split(" ", 1)[0] if rest else ""
+    if not key or next_word in _UNSURE:
+        return None
+    return key, rest
 
 
 def _clean(label: str) -> str:
@@ -40,6 +68,8 @@ def match_choice(typed: str, choices: list[tuple[str, str]]) -> str | None:
     synonym = _SYNONYM_INDEX.get(fold(typed.strip()).strip(" .!"))
     if synonym in keys:
         return synonym
+    if (leading := leading_answer(typed)) and leading[0] in keys:
+        return leading[0]
     wanted = _clean(typed)
     if not wanted:
         return None

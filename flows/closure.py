@@ -8,6 +8,7 @@ optional comment. Afterwards the conversation resumes where it was.
 from __future__ import annotations
 
 from flows import actions as act
+from flows.choices import leading_answer
 from flows.core import Context, Flow, Result, Step, go
 from flows.i18n import text
 from flows.messages import Choice
@@ -38,13 +39,17 @@ def prompt_confirm(ctx: Context) -> list:
 
 
 def handle_confirm(ctx: Context) -> Result:
+    """Yes or no, pressed or written — also opening a longer reply ("no,
+    todavía no me llegó nada"), whose rest is kept as the citizen's comment."""
     code = ctx.state.data["code"]
+    leading = leading_answer(ctx.text) if ctx.msg.button is None else None
+    comment = (leading[1][:2000] or None) if leading and leading[0] == ctx.choice else None
     if ctx.choice == "yes":
-        result = FLOW.enter(ctx, RATING, lead=[ctx.say(ctx.t("closure_thanks"))])
-        result.actions.append(act.ConfirmResolved(code, True))
+        result = FLOW.enter(ctx, RATING, lead=[ctx.say(ctx.t("closure_thanks"))], commented=bool(comment))
+        result.actions.append(act.ConfirmResolved(code, True, comment))
         return result
     if ctx.choice == "no":
-        return resume(ctx, ctx.say(ctx.t("closure_reopened", code=code)), actions=[act.ConfirmResolved(code, False)])
+        return resume(ctx, ctx.say(ctx.t("closure_reopened", code=code)), actions=[act.ConfirmResolved(code, False, comment)])
     return FLOW.reprompt(ctx, ctx.say(ctx.t("please_choose")))
 
 
@@ -56,8 +61,11 @@ def handle_rating(ctx: Context) -> Result:
     rating = ctx.choice or (ctx.text if ctx.text in STARS else None)
     if rating is None:
         return FLOW.reprompt(ctx, ctx.say(ctx.t("rating_please")))
+    rated = act.RateRequest(ctx.state.data["code"], rating=int(rating))
+    if ctx.state.data.get("commented"):  # they said it all with their yes
+        return resume(ctx, ctx.say(ctx.t("rating_thanks")), actions=[rated])
     result = FLOW.enter(ctx, COMMENT)
-    result.actions.append(act.RateRequest(ctx.state.data["code"], rating=int(rating)))
+    result.actions.append(rated)
     return result
 
 

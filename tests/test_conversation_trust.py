@@ -1,0 +1,84 @@
+"""Rough edges of the conversation, as citizens found them: answers that say
+more than yes or no, the language changed in words at any step, a first
+message that already says which language, a location far from any known
+place, and a village that is not in the list."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from flows.choices import leading_answer, match_choice
+from handlers.staff.team import add
+from storage.db import session_scope
+from storage.models import Citizen, Identity, Request, RequestEvent
+from tests.conversation import Chat, pushed
+from tests.test_conversations import onboard
+from tests.test_staff import file_request, request_of
+
+
+@pytest.fixture
+def staff(database):
+    with session_scope(database) as session:
+        add(session, "console:karim", "caseworker", "utilities", "Karim")
+
+
+def citizen_of(database, address: str) -> Citizen:
+    with session_scope(database) as session:
+        identity = session.get(Identity, address)
+        return session.get(Citizen, identity.citizen_id)
+
+
+# -- yes or no, and more ----------------------------------------------------------
+
+@pytest.mark.parametrize("typed, key, rest", [
+    ("no, todavía no me llegó nada", "no", "todavía no me llegó nada"),
+    ("No todavía no", "no", "todavía no"),
+    ("нет, воды так и нет", "no", "воды так и нет"),
+    ("Yo'q, hali ham suv yo'q", "no", "hali ham suv yo'q"),
+    ("йўқ ҳали ҳам", "no", "ҳали ҳам"),
+    ("Sí, muchas gracias!", "yes", "muchas gracias!"),
+    ("да, спасибо", "yes", "спасибо"),
+    ("yes", "yes", ""),
+])
+def test_a_reply_that_opens_with_yes_or_no_is_that_answer(typed, key, rest):
+    assert leading_answer(typed) == (key, rest)
+    assert match_choice(typed, [("yes", "✅ Sí, resuelto"), ("no", "❌ No")]) == key
+
+
+@pytest.mark.parametrize("typed", ["no sé", "не знаю", "noticias del reclamo", "nosotros seguimos sin agua", "daniel"])
+def test_a_doubt_or_another_word_is_not_an_answer(typed):
+    assert leading_answer(typed) is None
+    assert match_choice(typed, [("yes", "✅ Sí, resuelto"), ("no", "❌ No")]) is None
+
+
+def test_no_with_a_comment_reopens_and_the_comment_reaches_the_caseworker(engine, database, staff):
+    carla = Chat(engine, "carla", channel="whatsapp")
+    onboard(carla, "Español")
+    code = file_request(carla, "No hay agua en el barrio desde ayer")
+    karim = Chat(engine, "karim")
+    karim.send(f"/take {code}")
+    karim.send(f"/close {code} Se reparó la cañería")
+    pushed(database, carla)
+    pushed(database, karim)
+    carla.send("no, todavía no me llegó nada")
+    assert f"{code}" in carla.text and "reabierta" in carla.text.lower()
+    assert request_of(database, code).status == "reopened"
+    alert = " ".join(m.text for m in pushed(database, karim))
+    assert "«todavía no me llegó nada»" in alert
+    with session_scope(database) as session:
+        notes = [e.note for e in session.exec(select(RequestEvent).where(RequestEvent.to_status == "reopened"))]
+    assert notes == ["the citizen says it is not resolved: «todavía no me llegó nada»"]
+
+
+def test_yes_with_thanks_closes_keeps_the_comment_and_asks_only_the_rating(engine, database, staff):
+    carla = Chat(engine, "carla", channel="whatsapp")
+    onboard(carla, "Español")
+    code = file_request(carla, "No hay agua en el barrio desde ayer")
+    Chat(engine, "karim").send(f"/close {code} Se reparó la cañería")
+    pushed(database, carla)
+    carla.send("Sí, ya tenemos agua, gracias")
+    carla.send("5")
+    request = request_of(database, code)
+    assert (request.status, request.rating, request.rating_comment) == ("closed", 5, "ya tenemos agua, gracias")
+    assert carla.choices and "comentario" not in carla.text.lower()  # back at the menu, no comment asked again
