@@ -157,6 +157,8 @@ class Engine:
                 changes["language"] = language
             case act.SetLocality(locality_id=locality_id):
                 changes["locality_id"] = locality_id
+            case act.NamePlace(name=name, parent_id=parent_id):
+                path.insert_named_place(conn, {"name": name, "parent_id": parent_id, "citizen_id": citizen.id, "created_at": utcnow()})
             case act.SetConsent(consent=consent):
                 changes.update(consent=consent, consent_at=utcnow())
             case act.SetBroadcastOptOut(opted_out=opted_out):

@@ -19,6 +19,15 @@ class SetLocality:
 
 
 @dataclass(frozen=True)
+class NamePlace:
+    """The citizen named a place that is not in the list, under the district
+    ``parent_id``: kept for staff to add to the catalogue."""
+
+    name: str
+    parent_id: str | None
+
+
+@dataclass(frozen=True)
 class SetConsent:
     consent: bool
 
@@ -117,6 +126,6 @@ class KeepNoWords:
 
 PRIVACY_ACTIONS = (EraseAfterRefusal, SendMyData, ForgetMe, KeepNoWords)
 
-Action = SetLanguage | SetLocality | SetConsent | SubmitRequest | FlagForPerson | SetBroadcastOptOut | LinkPhone | ConfirmResolved | RateRequest | AnswerRequest | EraseAfterRefusal | SendMyData | ForgetMe | KeepNoWords
+Action = SetLanguage | SetLocality | NamePlace | SetConsent | SubmitRequest | FlagForPerson | SetBroadcastOptOut | LinkPhone | ConfirmResolved | RateRequest | AnswerRequest | EraseAfterRefusal | SendMyData | ForgetMe | KeepNoWords
 
 __all__ = ["Action", "SetLanguage", "SetLocality", "SetConsent", "SubmitRequest", "FlagForPerson"]

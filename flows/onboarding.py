@@ -3,6 +3,10 @@ location), consent to keep the citizen's data.
 
 Whatever the newcomer wrote first is kept and, once onboarding is done,
 taken as their request: nobody has to write it twice.
+
+A shared location far from every known place is confirmed before it is
+saved, and a village that is not in the list is asked by name: the name is
+kept for staff to add to the catalogue (``/places``).
 """
 
 from __future__ import annotations
@@ -15,6 +19,15 @@ from flows.messages import Choice
 from flows.view import LocalityInfo
 
 LANGUAGE, PLACE, CONSENT = "language", "place", "consent"
+PLACE_CONFIRM, PLACE_NAME = "place_confirm", "place_name"
+# A pin farther than this from every listed place is confirmed before it is
+# saved. In the sample catalogue half the villages have a neighbour within
+# 6.4 km and nine in ten within 18 km, so a pin inside a village's own area
+# is rarely more than 9 km from it; 15 km leaves room for a pin dropped at
+# the edge of a large village or on the road, while a pin 55 km away is
+# surely some place that is not in the list yet.
+CONFIRM_BEYOND_KM = 15.0
+MAX_PLACE_NAME = 100
 ALL_LANGUAGES_PROMPT = "Tilni tanlang · Тилни танланг · Выберите язык · Elija su idioma · Choose your language"
 
 
@@ -106,6 +119,8 @@ def handle_place(ctx: Context) -> Result:
         if found is None:
             return FLOW.reprompt(ctx, ctx.say(ctx.t("location_too_far")))
         place, km = found
+        if km > CONFIRM_BEYOND_KM:
+            return FLOW.enter(ctx, PLACE_CONFIRM, proposed=place.id, km=round(km))
         lead = ctx.say(ctx.t("location_found", place=_full_name(ctx, place), km=f"{km:.0f}"))
         return _advance(ctx, {PLACE}, [act.SetLocality(place.id)], lead)
     choice = ctx.choice
@@ -114,13 +129,51 @@ def handle_place(ctx: Context) -> Result:
         parent = ctx.view.locality(parent_id) if parent_id else None
         return FLOW.enter(ctx, PLACE, parent=parent.parent_id if parent else None)
     if choice == "here" and parent_id:
-        return _settle(ctx, parent_id)
+        return FLOW.enter(ctx, PLACE_NAME, parent=parent_id)
     if choice and choice.startswith("loc:"):
         place_id = choice.removeprefix("loc:")
         if ctx.view.localities(place_id):
             return FLOW.enter(ctx, PLACE, parent=place_id)
         return _settle(ctx, place_id)
     return FLOW.reprompt(ctx, ctx.say(ctx.t("place_not_understood")))
+
+
+def prompt_place_confirm(ctx: Context) -> list:
+    place = ctx.view.locality(ctx.state.data["proposed"])
+    choices = [Choice("yes", ctx.t("location_confirm_yes")), Choice("list", ctx.t("location_confirm_no"))]
+    return [ctx.say(ctx.t("location_confirm", place=_full_name(ctx, place), km=ctx.state.data["km"]), choices)]
+
+
+def handle_place_confirm(ctx: Context) -> Result:
+    """"Is it near X (55 km)?": yes saves X; no (or anything but yes) shows the list."""
+    if ctx.msg.location:
+        return handle_place(ctx)
+    if ctx.choice == "yes":
+        return _settle(ctx, ctx.state.data["proposed"])
+    if ctx.choice == "list":
+        return FLOW.enter(ctx, PLACE, parent=None)
+    return FLOW.reprompt(ctx, ctx.say(ctx.t("please_choose")))
+
+
+def prompt_place_name(ctx: Context) -> list:
+    parent = ctx.view.locality(ctx.state.data["parent"])
+    return [ctx.say(ctx.t("place_name_question", place=_full_name(ctx, parent) if parent else ""), [Choice("back", ctx.t("back"))])]
+
+
+def handle_place_name(ctx: Context) -> Result:
+    """The name of a village that is not in the list: the district is saved as
+    the citizen's place, the name is kept for staff to add."""
+    parent_id = ctx.state.data["parent"]
+    if ctx.choice == "back":
+        return FLOW.enter(ctx, PLACE, parent=parent_id)
+    name = " ".join(ctx.text.split())
+    if ctx.msg.location:
+        return handle_place(ctx)
+    if not any(ch.isalpha() for ch in name) or len(name) > MAX_PLACE_NAME:
+        return FLOW.reprompt(ctx, ctx.say(ctx.t("place_name_please")))
+    parent = ctx.view.locality(parent_id)
+    lead = ctx.say(ctx.t("place_name_saved", name=name, place=_full_name(ctx, parent) if parent else ""))
+    return _advance(ctx, {PLACE}, [act.SetLocality(parent_id), act.NamePlace(name, parent_id)], lead)
 
 
 def _settle(ctx: Context, place_id: str) -> Result:
@@ -159,6 +212,8 @@ FLOW = Flow(
     steps={
         LANGUAGE: Step(prompt_language, handle_language),
         PLACE: Step(prompt_place, handle_place),
+        PLACE_CONFIRM: Step(prompt_place_confirm, handle_place_confirm),
+        PLACE_NAME: Step(prompt_place_name, handle_place_name),
         CONSENT: Step(prompt_consent, handle_consent),
     },
 )

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import Connection, Row
 
-from storage.models import Citizen, Conversation, Identity, Message, Request, RequestEvent, utcnow
+from storage.models import Citizen, Conversation, Identity, Message, NamedPlace, Request, RequestEvent, utcnow
 
 _C = Conversation.__table__
 _I = Identity.__table__
@@ -111,3 +111,8 @@ def insert_request(conn: Connection, values: dict, actor: str) -> int:
     return request_id
 
 
+
+
+def insert_named_place(conn: Connection, values: dict) -> None:
+    """A place a citizen named that is not in the list (see ``/places``)."""
+    conn.execute(insert(NamedPlace.__table__), values)

@@ -82,3 +82,64 @@ def test_yes_with_thanks_closes_keeps_the_comment_and_asks_only_the_rating(engin
     request = request_of(database, code)
     assert (request.status, request.rating, request.rating_comment) == ("closed", 5, "ya tenemos agua, gracias")
     assert carla.choices and "comentario" not in carla.text.lower()  # back at the menu, no comment asked again
+
+
+# -- a location far from every known place ------------------------------------------
+
+# A pin 55 km east of Gulistan, past every sample village of Syrdarya.
+FAR = (40.52, 69.43)
+
+
+def test_a_location_far_from_every_known_place_is_confirmed_before_it_is_saved(engine, database):
+    ana = Chat(engine, "ana")
+    ana.send("hello")
+    ana.press("English")
+    ana.share_location(*FAR)
+    assert "The nearest place I know is" in ana.text and "km from your location. Is that your place?" in ana.text
+    km = int(ana.text.split("about ")[1].split(" km")[0])
+    assert km > 15
+    assert citizen_of(database, ana.address).locality_id is None  # nothing saved yet
+    ana.press("No, show the list")
+    assert ana.choices == ["Syrdarya Region", "Jizzakh Region", "Buenos Aires Province"]
+    ana.share_location(*FAR)
+    ana.press("Yes, that is it")
+    assert "Saved:" in ana.text
+    assert citizen_of(database, ana.address).locality_id is not None
+
+
+def test_a_location_near_a_known_place_is_saved_at_once(engine, database):
+    ana = Chat(engine, "ana")
+    ana.send("hello")
+    ana.press("English")
+    ana.share_location(40.49, 68.79)
+    assert "You are near" in ana.text and "Is that your place?" not in ana.text
+    assert citizen_of(database, ana.address).locality_id is not None
+
+
+# -- a village that is not in the list -----------------------------------------------
+
+def test_a_village_not_in_the_list_is_asked_by_name_and_kept_for_staff(engine, database):
+    with session_scope(database) as session:
+        add(session, "console:root", "admin", None, "Root")
+    ana = Chat(engine, "ana")
+    ana.send("hola")
+    ana.press("Español")
+    ana.press("Buenos Aires")
+    ana.press(ana.choices[0])
+    ana.press("no aparece")
+    assert "¿Cómo se llama su localidad o barrio?" in ana.text
+    ana.send("Villa Elisa Norte")
+    assert "Agregaremos «Villa Elisa Norte» a la lista" in ana.text
+    citizen = citizen_of(database, ana.address)
+    assert citizen.locality_id is not None  # the district, for routing
+    pedro = Chat(engine, "pedro")
+    pedro.send("hola")
+    pedro.press("Español")
+    pedro.press("Buenos Aires")
+    pedro.press(pedro.choices[0])
+    pedro.press("no aparece")
+    pedro.send("villa elisa norte")
+    root = Chat(engine, "root")
+    root.send("/places")
+    assert "1 place citizens named that is not in the list:" in root.text
+    assert "«Villa Elisa Norte»" in root.text and "2 citizens" in root.text

@@ -58,7 +58,9 @@ def test_a_village_not_listed_keeps_the_district_and_back_goes_up(ana, database)
     assert "Choose your place in Jizzakh Region" in ana.text
     ana.press("Zomin")
     ana.press("not listed")
-    assert "Saved: Zomin" in ana.text
+    assert "What is your village or neighbourhood called?" in ana.text
+    ana.send("Yangiobod")
+    assert "Saved: Zomin" in ana.text and "«Yangiobod»" in ana.text
 
 
 def test_a_shared_location_finds_the_nearest_place(ana):

@@ -27,5 +27,6 @@ def places(desk: Desk) -> None:
     for group in ranked[:LISTED]:
         parent = desk.catalog.localities.get(group[0].parent_id) if group[0].parent_id else None
         where = ", ".join(desk.catalog.localities[p].name(desk.language) for p in desk.catalog.places_of(parent.id)) if parent else "—"
-        lines.append(f"«{group[0].name}» · {where} · {desk.t('staff_places_citizens', count=len(group))} · {group[0].created_at:%d.%m.%Y}")
+        first, latest = group[-1], group[0]  # named first as the first citizen wrote it; the date of the latest
+        lines.append(f"«{first.name}» · {where} · {desk.t('staff_places_citizens', count=len(group))} · {latest.created_at:%d.%m.%Y}")
     desk.say("\n".join(lines))
