@@ -33,7 +33,7 @@ from sqlalchemy import delete, or_, update
 from sqlmodel import Session, select
 
 from storage.models import (
-    AuditEntry, Citizen, Conversation, DataExport, Identity, Locality, Message, Request, RequestEvent, utcnow,
+    AuditEntry, Citizen, Conversation, DataExport, Identity, Locality, Message, NamedPlace, Request, RequestEvent, utcnow,
 )
 
 ERASED = "[erased]"
@@ -166,6 +166,7 @@ def erase_after_refusal(session: Session, citizen_id: int, now: datetime | None 
     citizen.locality_id = None
     citizen.consent, citizen.consent_at = False, now
     session.add(citizen)
+    _unlink_named_places(session, citizen_id)
     _erase_messages(session, citizen_id, addresses_of(session, citizen_id), cancel_pending=False)
 
 
@@ -185,12 +186,18 @@ def forget(session: Session, citizen_id: int, now: datetime | None = None) -> li
             session.add(conversation)
         session.delete(session.get(Identity, address))
     session.execute(delete(DataExport).where(DataExport.citizen_id == citizen_id), execution_options=BULK)
+    _unlink_named_places(session, citizen_id)
     citizen = session.get(Citizen, citizen_id)
     citizen.display_name = citizen.locality_id = citizen.broadcasts_opted_out_at = None
     citizen.consent, citizen.consent_at, citizen.erased_at = None, None, now
     session.add(citizen)
     session.flush()
     return requests
+
+
+def _unlink_named_places(session: Session, citizen_id: int) -> None:
+    """A village name stays for the catalogue; who named it (where they live) does not."""
+    session.execute(update(NamedPlace).where(NamedPlace.citizen_id == citizen_id).values(citizen_id=None), execution_options=BULK)
 
 
 def anonymize_request(session: Session, request: Request, actor: str, why: str, now: datetime | None = None) -> bool:

@@ -143,3 +143,22 @@ def test_a_village_not_in_the_list_is_asked_by_name_and_kept_for_staff(engine, d
     root.send("/places")
     assert "1 place citizens named that is not in the list:" in root.text
     assert "«Villa Elisa Norte»" in root.text and "2 citizens" in root.text
+
+
+def test_a_citizen_who_is_forgotten_is_no_longer_linked_to_the_place_they_named(engine, database):
+    from storage import privacy
+    from storage.models import NamedPlace
+
+    ana = Chat(engine, "ana")
+    ana.send("hello")
+    ana.press("English")
+    ana.press("Jizzakh")
+    ana.press("Zomin")
+    ana.press("not listed")
+    ana.send("Yangiobod")
+    citizen_id = citizen_of(database, ana.address).id
+    with session_scope(database) as session:
+        privacy.forget(session, citizen_id)
+    with session_scope(database) as session:
+        (named,) = session.exec(select(NamedPlace)).all()
+        assert (named.name, named.citizen_id) == ("Yangiobod", None)

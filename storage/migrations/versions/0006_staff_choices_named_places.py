@@ -1,7 +1,7 @@
 """staff remember the choices shown to them; places citizens named
 
-Revision ID: 0002_staff_choices_named_places
-Revises: 0001
+Revision ID: 0006_staff_choices_named_places
+Revises: 0005_category_corrections
 """
 from alembic import op
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from sqlalchemy.dialects import postgresql
 import sqlmodel
 import storage.types
 
-revision = '0002_staff_choices_named_places'
-down_revision = '0001'
+revision = '0006_staff_choices_named_places'
+down_revision = '0005_category_corrections'
 branch_labels = None
 depends_on = None
 
