@@ -192,7 +192,7 @@ def test_a_store_that_cannot_be_opened_is_one_sentence_and_exit_1(tmp_path):
         ({"DATABASE_URL": "not a url"}, "DATABASE_URL is not a database URL"),
         ({"DATABASE_URL": "mysql://db/onewindow"}, "DATABASE_URL names a database onewindow does not support"),
     ]
-    every_command = [("staff", "list"), ("db", "upgrade"), ("catalog", "load"), ("export", "events"), ("chat",), ("run",)]
+    every_command = [("staff", "list"), ("db", "upgrade"), ("catalog", "load"), ("export", "events", "--with-personal-data"), ("chat",), ("run",)]
     for number, (env, sentence) in enumerate(cases):
         for command in every_command if number == 0 else [("staff", "list"), ("db", "current")]:
             result = onewindow(*command, cwd=tmp_path, env=env)
