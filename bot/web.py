@@ -1,7 +1,10 @@
 """The web server: every webhook and a health check, in one ASGI app.
 
 ``POST /telegram`` accepts an update only with the right
-``X-Telegram-Bot-Api-Secret-Token``; ``POST /whatsapp`` and
+``X-Telegram-Bot-Api-Secret-Token`` and answers 200 only once the update is
+stored (:mod:`handlers.telegram_inbox`): 413 for a body over
+:data:`MAX_BODY` (read no further), 400 with the reason for anything that
+is not an update we can read, 503 while the bot is stopping; ``POST /whatsapp`` and
 ``POST /whatsapp/status`` take Twilio's signed posts (see
 :mod:`handlers.whatsapp`); ``GET /mydata/<token>`` hands a citizen their
 own data once, within an hour of asking (see :mod:`bot.privacy`);
@@ -25,6 +28,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from bot import privacy
+from handlers.request_body import read_body
+from handlers.telegram_inbox import InboxClosed
+from handlers.telegram_updates import BadUpdate
 from storage.models import utcnow
 
 MAX_BODY = 1_000_000
@@ -32,8 +38,10 @@ NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 LINK_GONE = "This link has expired or was already used. Ask the bot again: /mydata\n"
 
 
-def create_app(bot, telegram_app=None, webhook_secret: str = "", whatsapp=None) -> Starlette:
-    """``whatsapp``: a :class:`handlers.whatsapp.WhatsAppWebhook`, when WhatsApp is on."""
+def create_app(bot, telegram=None, webhook_secret: str = "", whatsapp=None) -> Starlette:
+    """``telegram``: a :class:`handlers.telegram_inbox.TelegramInbox`, when
+    Telegram's webhook is on; ``whatsapp``: a
+    :class:`handlers.whatsapp.WhatsAppWebhook`, when WhatsApp is on."""
 
     async def healthz(request: Request) -> Response:
         checks = {}
@@ -50,22 +58,25 @@ def create_app(bot, telegram_app=None, webhook_secret: str = "", whatsapp=None) 
             healthy = healthy and delivering
         return JSONResponse({"ok": healthy, **checks}, status_code=200 if healthy else 503)
 
-    async def telegram(request: Request) -> Response:
-        if telegram_app is None:
+    async def telegram_update(request: Request) -> Response:
+        if telegram is None:
             return Response(status_code=404)
         given = request.headers.get("x-telegram-bot-api-secret-token", "")
         if not webhook_secret or not hmac.compare_digest(given.encode(), webhook_secret.encode()):
             return Response("wrong secret token", status_code=403)
-        body = await request.body()
-        if len(body) > MAX_BODY:
+        body = await read_body(request, MAX_BODY)
+        if body is None:
             return Response("too large", status_code=413)
         try:
             data = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return Response("not JSON", status_code=400)
-        from telegram import Update
-
-        await telegram_app.update_queue.put(Update.de_json(data, telegram_app.bot))
+        try:
+            await telegram.receive(data)
+        except BadUpdate as error:
+            return Response(str(error), status_code=400)
+        except InboxClosed:
+            return Response("stopping; send it again", status_code=503)
         return Response(status_code=200)
 
     take_file = privacy.file_for_link(bot.database)
@@ -81,7 +92,7 @@ def create_app(bot, telegram_app=None, webhook_secret: str = "", whatsapp=None) 
 
     routes = [
         Route("/healthz", healthz),
-        Route("/telegram", telegram, methods=["POST"]),
+        Route("/telegram", telegram_update, methods=["POST"]),
         Route("/mydata/{token}", mydata, methods=["GET"]),
     ]
     if whatsapp is not None:

@@ -1,7 +1,9 @@
 """The Telegram channel, through python-telegram-bot.
 
 Inbound: every ``Update`` becomes one :class:`~flows.messages.Incoming`
-(keyed by the update id) handed to the engine. Outbound: the outbox calls
+(keyed by the update id) handed to the engine, once stored
+(:mod:`handlers.telegram_inbox`; reading and checking an update:
+:mod:`handlers.telegram_updates`). Outbound: the outbox calls
 :class:`TelegramSender`, which renders choices as inline buttons whose data
 names the menu they belong to, so a stale button can be recognised.
 """
@@ -9,22 +11,19 @@ names the menu they belong to, so a stale button can be recognised.
 from __future__ import annotations
 
 import asyncio
-import logging
 import warnings
 from collections.abc import Callable
 from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
-from telegram.ext import Application, ContextTypes, TypeHandler
+from telegram.ext import Application
 
 from flows.messages import Attachment, Incoming, Location, Outgoing
-from flows.masking import log_failure
 from flows.router import button_data
 from handlers.textsplit import split_text
 from notifications.senders import SendResult
 
-log = logging.getLogger(__name__)
 CHANNEL = "telegram"
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -141,7 +140,7 @@ class TelegramSender:
             # Telegram numbers messages per chat: chat and number make the id.
             return SendResult.sent(f"{chat_id}:{sent.message_id}" if sent else None)
         except RetryAfter as error:
-            return SendResult.retry(str(error), _retry_after(error), code="RetryAfter (HTTP 429)")
+            return SendResult.retry(str(error), retry_after_seconds(error), code="RetryAfter (HTTP 429)")
         except Forbidden as error:
             return SendResult.blocked(str(error), "Forbidden (HTTP 403)")
         except BadRequest as error:  # a subclass of NetworkError: sort it first
@@ -164,38 +163,20 @@ class TelegramSender:
         return SendResult.sent(f"{chat_id}:{sent.message_id}")
 
 
-def _retry_after(error: RetryAfter) -> float:
+def retry_after_seconds(error: RetryAfter) -> float:
     with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
         warnings.simplefilter("ignore")
         value = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-def build_application(token: str, api_base: str, engine, *, webhook: bool = False) -> Application:
-    """The python-telegram-bot application, feeding every update to ``engine``.
+def build_application(token: str, api_base: str) -> Application:
+    """The python-telegram-bot application: its bot sends the replies and
+    reads updates; the updates themselves come through
+    :class:`handlers.telegram_inbox.TelegramInbox` (webhook or long polling),
+    which stores each before Telegram is told we have it.
 
     ``api_base`` is Telegram's own server or a local Bot API server/emulator.
-    With ``webhook`` there is no updater: updates come from our web server.
     """
     builder = Application.builder().token(token).base_url(f"{api_base}/bot").base_file_url(f"{api_base}/file/bot")
-    if webhook:
-        builder = builder.updater(None)
-    application = builder.build()
-
-    async def on_update(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if update.callback_query:
-            try:
-                await update.callback_query.answer()
-            except TelegramError:
-                log.warning("could not answer callback query %s", update.callback_query.id)
-        incoming = to_incoming(update)
-        if incoming is not None:
-            await asyncio.to_thread(engine.handle, incoming)
-
-    application.add_handler(TypeHandler(Update, on_update))
-    application.add_error_handler(_log_error)
-    return application
-
-
-async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    log_failure(log, "error while handling a Telegram update", error=context.error)
+    return builder.updater(None).build()

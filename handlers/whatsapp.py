@@ -37,6 +37,7 @@ from twilio.request_validator import RequestValidator
 from flows.linking import normalize_phone
 from flows.messages import Attachment, Incoming, Location, utcnow
 from flows.storable import storable_text
+from handlers.request_body import read_body
 from handlers.whatsapp_sender import CHANNEL, TWILIO_API, WhatsAppSender, sort_error, twilio_client
 from storage import delivery
 
@@ -151,20 +152,6 @@ def _forwarded_base(request: Request) -> str:
     proto = headers.get("x-forwarded-proto", request.url.scheme).split(",")[0].strip()
     host = headers.get("x-forwarded-host", headers.get("host", request.url.netloc)).split(",")[0].strip()
     return f"{proto}://{host}{headers.get('x-forwarded-prefix', '').rstrip('/')}"
-
-
-async def read_body(request: Request, limit: int) -> bytes | None:
-    """The body, or None once it is longer than ``limit`` (read no further)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 class WhatsAppWebhook:

@@ -74,6 +74,7 @@ class Outbox:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wrote: set[str] = set()  # addresses whose held messages may go again
         self._wrote_lock = threading.Lock()
+        self._stopping = False
 
     def add_sender(self, sender: Sender) -> None:
         self.senders[sender.channel] = sender
@@ -124,9 +125,12 @@ class Outbox:
             raise
 
     async def _send_in_order(self, items: list) -> None:
-        for message_id, attempts, outgoing in items:
+        for index, (message_id, attempts, outgoing) in enumerate(items):
             sender = self.senders[outgoing.channel]
             await self.limiters[outgoing.channel].wait()
+            if self._stopping:  # claimed, not sent: back in the queue for the next start
+                await asyncio.to_thread(self._release, [m for m, _, _ in items[index:]])
+                return
             try:
                 result = await sender.send(outgoing)
             except Exception as error:  # a sender should sort its errors; this is the safety net
@@ -167,9 +171,9 @@ class Outbox:
                 session.add(row)
 
     async def run(self, idle_seconds: float = 1.0) -> None:
-        """Deliver until cancelled, waking at once when told of new replies."""
+        """Deliver until :meth:`stop` (or cancelled), waking at once when told of new replies."""
         self._loop = asyncio.get_running_loop()
-        while True:
+        while not self._stopping:
             self.alive_at = self.clock()
             try:
                 sent = await self.deliver_due()
@@ -179,10 +183,19 @@ class Outbox:
             if sent:
                 continue
             self.wake.clear()
+            if self._stopping:
+                break
             try:
                 await asyncio.wait_for(self.wake.wait(), idle_seconds)
             except TimeoutError:
                 pass
+
+    def stop(self) -> None:
+        """End :meth:`run` after the sends in progress: they finish and are
+        recorded; what the round claimed and has not sent goes back to
+        ``queued`` at once, not after its lease."""
+        self._stopping = True
+        self.wake.set()
 
 
 def _drop_opted_out(session: Session, rows: list[Message]) -> list[Message]:

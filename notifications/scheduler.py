@@ -44,6 +44,7 @@ class Scheduler:
         self.holder = f"{os.uname().nodename}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.leading = False
         self._scheduler = AsyncIOScheduler(timezone="UTC")
+        self._running: set[asyncio.Future] = set()  # jobs' work in worker threads
         # name -> (what it runs, minutes between runs)
         self.table = {
             "digest": (lambda now: jobs.send_digests(self.database, self.catalog, now), digest_minutes),
@@ -70,6 +71,14 @@ class Scheduler:
                 log.warning("could not give up the scheduler lease; another process takes over when it runs out")
             self.leading = False
 
+    async def stop(self) -> None:
+        """No new runs; the job running now finishes its transaction, then the lease goes."""
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        if self._running:
+            await asyncio.wait(set(self._running))
+        self.shutdown()
+
     async def heartbeat(self) -> None:
         """Say we are alive, and take or renew the lease."""
         self.alive_at = self.clock()
@@ -91,8 +100,12 @@ class Scheduler:
         if not self.leading and not await self.lead():
             return False
         job, _ = self.table[name]
+        work = asyncio.ensure_future(asyncio.to_thread(job, self.clock()))
+        self._running.add(work)
+        work.add_done_callback(self._running.discard)
         try:
-            if await asyncio.to_thread(job, self.clock()):
+            # Shutting APScheduler down cancels this coroutine, not the work in its thread.
+            if await asyncio.shield(work):
                 self.on_queued()
         except Exception:
             log_failure(log, "scheduled job %s failed; it runs again at its next turn", name)

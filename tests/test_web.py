@@ -11,6 +11,7 @@ from bot.settings import Settings
 from bot.web import create_app
 from bot.wiring import build
 from handlers.telegram import TelegramSender, build_application
+from handlers.telegram_inbox import TelegramInbox
 
 SECRET = "s3cret-token_for-tests"
 
@@ -19,18 +20,19 @@ SECRET = "s3cret-token_for-tests"
 async def webhook_bot(telegram_emulator, tmp_path):
     token = telegram_emulator.new_token()
     bot = build(Settings(database_url=f"sqlite:///{tmp_path / 'web.sqlite3'}"))
-    telegram = build_application(token, telegram_emulator.url, bot.engine, webhook=True)
+    telegram = build_application(token, telegram_emulator.url)
     await telegram.initialize()
     bot.outbox.add_sender(TelegramSender(telegram.bot))
-    await telegram.start()
+    inbox = TelegramInbox(telegram.bot, bot.engine, bot.database)
+    await inbox.start()
     outbox = asyncio.create_task(bot.outbox.run(idle_seconds=0.05))
     bot.scheduler.start()
-    app = create_app(bot, telegram, SECRET)
+    app = create_app(bot, inbox, SECRET)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bot.test") as client:
         yield client, token, bot
+    await inbox.stop()
     outbox.cancel()
     bot.scheduler.shutdown()
-    await telegram.stop()
     await telegram.shutdown()
     bot.database.dispose()
 

@@ -8,12 +8,14 @@ import asyncio
 import logging
 import signal
 import sys
+from dataclasses import dataclass
 
 from bot.settings import Settings
 from bot.wiring import build, configure_logging
 
 help = "run the bot: every configured channel, the outbox and the web server"
 log = logging.getLogger("onewindow")
+GRACE_SECONDS = 30  # how long webhooks in flight may take to finish when stopping
 
 NOTHING_CONFIGURED = """\
 No channel is configured, so there is nobody to talk to but you.
@@ -51,27 +53,56 @@ class StartupError(Exception):
 
 
 async def serve(settings: Settings, *, web: bool = True, stop: asyncio.Event | None = None) -> None:
+    """Run until ``stop`` (SIGINT or SIGTERM), then stop in the order of
+    :func:`_shut_down`."""
     stop = stop or _stop_on_signals()
     bot = build(settings)
-    telegram = await _start_telegram(settings, bot) if settings.telegram_enabled else None
+    telegram = await _start_telegram(settings, bot, stop) if settings.telegram_enabled else None
     whatsapp = _start_whatsapp(settings, bot) if settings.whatsapp_enabled else None
     webhook = telegram is not None and bool(settings.telegram_webhook_url)
-    tasks = [asyncio.create_task(bot.outbox.run(), name="outbox")]
+    outbox = asyncio.create_task(bot.outbox.run(), name="outbox")
     bot.scheduler.start()
+    server = None
     if web or webhook or whatsapp:  # WhatsApp only ever arrives by webhook
-        tasks.append(asyncio.create_task(_web(settings, bot, telegram, whatsapp), name="web"))
+        server = _web_server(settings, bot, telegram.inbox if webhook else None, whatsapp)
+    serving = asyncio.create_task(server.serve(), name="web") if server else None
     try:
         await stop.wait()
     finally:
-        bot.scheduler.shutdown()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        if telegram is not None:
-            await _stop_telegram(telegram)
-        if whatsapp is not None:
-            await whatsapp.close()
-        bot.database.dispose()
+        await _shut_down(bot, telegram, whatsapp, server, serving, outbox)
+
+
+async def _shut_down(bot, telegram, whatsapp, server, serving, outbox) -> None:
+    """Stop without losing or half-doing anything, in this order:
+
+    1. take no new work: the web server closes its listener (new webhooks
+       find nobody; Telegram and Twilio send them again) and long polling
+       stops asking for updates;
+    2. finish what is in flight: webhooks being handled get their answer,
+       polled updates already stored are confirmed to Telegram, and the
+       updates being handled are finished (the ones still queued stay in
+       the store and are handled on the next start);
+    3. the scheduler starts no new job and lets the one running finish;
+    4. the outbox finishes the sends in progress and puts back in the queue
+       what it claimed and did not send;
+    5. the channels' clients close, and last the store.
+    """
+    if server is not None:
+        server.should_exit = True
+    if telegram is not None and telegram.poller is not None:
+        await telegram.poller  # sees the stop event itself
+    if serving is not None:
+        await asyncio.gather(serving, return_exceptions=True)
+    if telegram is not None:
+        await telegram.inbox.stop()
+    await bot.scheduler.stop()
+    bot.outbox.stop()
+    await asyncio.gather(outbox, return_exceptions=True)
+    if telegram is not None:
+        await telegram.application.shutdown()
+    if whatsapp is not None:
+        await whatsapp.close()
+    bot.database.dispose()
 
 
 def _start_whatsapp(settings: Settings, bot):
@@ -92,16 +123,23 @@ def _start_whatsapp(settings: Settings, bot):
     return whatsapp
 
 
-async def _start_telegram(settings: Settings, bot):
+@dataclass
+class _Telegram:
+    application: object  # python-telegram-bot's Application: its bot sends and reads
+    inbox: object  # handlers.telegram_inbox.TelegramInbox
+    poller: asyncio.Task | None  # long polling, when there is no webhook
+
+
+async def _start_telegram(settings: Settings, bot, stop: asyncio.Event) -> _Telegram:
     from telegram.error import InvalidToken, NetworkError
 
     from bot.privacy import file_for_upload
     from handlers.telegram import TelegramSender, build_application
+    from handlers.telegram_inbox import TelegramInbox
 
-    webhook = bool(settings.telegram_webhook_url)
-    telegram = build_application(settings.telegram_bot_token, settings.telegram_api, bot.engine, webhook=webhook)
+    application = build_application(settings.telegram_bot_token, settings.telegram_api)
     try:
-        await telegram.initialize()
+        await application.initialize()
     except InvalidToken as error:
         raise StartupError(f"Telegram refused TELEGRAM_BOT_TOKEN ({error}). Check the token with @BotFather.") from error
     except NetworkError as error:
@@ -109,36 +147,35 @@ async def _start_telegram(settings: Settings, bot):
             f"Cannot reach the Telegram Bot API at {settings.telegram_api} ({error}). "
             "Check the network, or TELEGRAM_API_BASE_URL if you use a local Bot API server."
         ) from error
-    bot.outbox.add_sender(TelegramSender(telegram.bot, files=file_for_upload(bot.database)))
-    await telegram.start()
-    if webhook:
-        await telegram.bot.set_webhook(settings.telegram_webhook_url, secret_token=settings.telegram_webhook_secret or None)
+    bot.outbox.add_sender(TelegramSender(application.bot, files=file_for_upload(bot.database)))
+    inbox = TelegramInbox(application.bot, bot.engine, bot.database)
+    if waiting := await inbox.start():
+        log.info("Telegram: %d updates stored before a restart are being handled", waiting)
+    poller = None
+    if settings.telegram_webhook_url:
+        await application.bot.set_webhook(settings.telegram_webhook_url, secret_token=settings.telegram_webhook_secret or None)
         log.info("Telegram: webhook at %s", settings.telegram_webhook_url)
     else:
-        await telegram.bot.delete_webhook()
-        await telegram.updater.start_polling(poll_interval=settings.telegram_poll_interval)
+        await application.bot.delete_webhook()
+        poller = asyncio.create_task(inbox.poll(stop, interval=settings.telegram_poll_interval), name="telegram-polling")
         log.info("Telegram: long polling")
-    return telegram
+    return _Telegram(application, inbox, poller)
 
 
-async def _stop_telegram(telegram) -> None:
-    if telegram.updater and telegram.updater.running:
-        await telegram.updater.stop()
-    await telegram.stop()
-    await telegram.shutdown()
-
-
-async def _web(settings: Settings, bot, telegram, whatsapp=None) -> None:
+def _web_server(settings: Settings, bot, telegram_inbox, whatsapp):
     import uvicorn
 
     from bot.web import create_app
 
-    app = create_app(bot, telegram, settings.telegram_webhook_secret, whatsapp)
-    config = uvicorn.Config(app, host=settings.web_host, port=settings.web_port, log_level="warning", lifespan="off")
+    app = create_app(bot, telegram_inbox, settings.telegram_webhook_secret, whatsapp)
+    config = uvicorn.Config(
+        app, host=settings.web_host, port=settings.web_port, log_level="warning", lifespan="off",
+        timeout_graceful_shutdown=GRACE_SECONDS,
+    )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # the runner owns the signals
     log.info("web server on http://%s:%s", settings.web_host, settings.web_port)
-    await server.serve()
+    return server
 
 
 def _stop_on_signals() -> asyncio.Event:

@@ -15,6 +15,7 @@ from storage.models.catalogue import Category, Department, Locality, NamedPlace
 from storage.models.citizens import Citizen, Conversation, Identity
 from storage.models.coordination import Lease
 from storage.models.learning import CategoryCorrection
+from storage.models.inbox import InboxItem
 from storage.models.messages import Message
 from storage.models.privacy import AuditEntry, DataExport
 from storage.models.requests import Request, RequestEvent
@@ -26,7 +27,7 @@ __all__ = [
     "Citizen", "Conversation", "Identity",
     "Lease",
     "CategoryCorrection",
-    "Message",
+    "InboxItem", "Message",
     "AuditEntry", "DataExport",
     "Request", "RequestEvent",
     "Caseworker", "StaffInvite",

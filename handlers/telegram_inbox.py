@@ -1,0 +1,238 @@
+"""Telegram updates in: stored, then acknowledged, then handled.
+
+Telegram forgets an update once it is told we have it: a 200 to its webhook,
+or an offset past it in the next ``getUpdates``. So every update is first
+committed to the store's inbox (:mod:`storage.inbox`), and only then is
+Telegram told; the engine handles it right after, from an in-process queue,
+and the inbox row goes once the engine has the message. What a crash leaves
+in the inbox is handled on the next start (:meth:`TelegramInbox.start`).
+Handling an update twice is harmless: the engine keys every message by the
+update id, so a redelivery, a re-run after a crash or a second process
+starting does nothing twice.
+
+Long polling is a loop of our own (:meth:`TelegramInbox.poll`) rather than
+python-telegram-bot's ``Updater``, which moves the offset on before its
+handlers run; python-telegram-bot still reads the updates (``Update.de_json``,
+see :mod:`handlers.telegram_updates`) and sends the replies.
+
+Updates are handled by a few workers, each owning the chats whose address
+hashes to it, so one chat's messages are handled in the order they came (on
+SQLite one worker: it has one writer anyway).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import warnings
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Update
+from telegram.error import RetryAfter, TelegramError
+from telegram.warnings import PTBUserWarning
+
+from flows.masking import log_failure
+from flows.messages import Incoming
+from handlers.telegram import CHANNEL, retry_after_seconds
+from handlers.telegram_updates import BadUpdate, read_update
+from storage import inbox
+from storage import message_path as path
+
+log = logging.getLogger(__name__)
+POLL_TIMEOUT = 10  # seconds a getUpdates call waits for news (Telegram's long poll)
+QUEUE = 1000  # updates waiting in memory per worker; past that, receiving waits
+MAX_BACKOFF = 30.0
+
+# getUpdates is asked through do_api_request, which hands back Telegram's raw
+# JSON (to be stored as sent) and warns that Bot.get_updates exists.
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.getUpdates'", category=PTBUserWarning)
+
+
+class InboxClosed(Exception):
+    """The bot is stopping and takes no new updates."""
+
+
+@dataclass(frozen=True)
+class _Item:
+    item_id: int
+    update: Update
+    incoming: Incoming
+
+
+class TelegramInbox:
+    def __init__(self, bot, engine, database, *, workers: int | None = None):
+        self.bot, self.engine, self.database = bot, engine, database
+        sqlite = database.dialect.name == "sqlite"
+        self._queues: list[asyncio.Queue[_Item]] = [asyncio.Queue(QUEUE) for _ in range(workers or (1 if sqlite else 4))]
+        self._workers: list[asyncio.Task] = []
+        self._handling: set[asyncio.Future] = set()
+        self._closed = False
+
+    # -- the life of the inbox ------------------------------------------------
+
+    async def start(self) -> int:
+        """Start the workers and hand them what an earlier run stored and did
+        not handle, oldest first. Returns how many that were."""
+        self._workers = [asyncio.create_task(self._work(queue), name=f"telegram-inbox-{n}") for n, queue in enumerate(self._queues)]
+        rows = await asyncio.to_thread(self._pending)
+        for item_id, external_id, payload in rows:
+            try:
+                update, incoming = read_update(json.loads(payload), self.bot)
+            except (BadUpdate, ValueError):  # stored by a version that read it; keep it for a person
+                log.warning("stored Telegram update %s cannot be read any more; left in the inbox", external_id)
+                continue
+            if incoming is not None:
+                await self._enqueue(_Item(item_id, update, incoming))
+        return len(rows)
+
+    async def stop(self) -> None:
+        """Take nothing new, finish the updates being handled; what is
+        queued stays stored and is handled on the next start."""
+        self._closed = True
+        for worker in self._workers:
+            worker.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        if self._handling:
+            await asyncio.wait(set(self._handling))
+
+    # -- receiving ------------------------------------------------------------
+
+    async def receive(self, data: Any) -> None:
+        """One update from the webhook: stored when this returns (or
+        :class:`BadUpdate`, and nothing stored)."""
+        update, incoming = read_update(data, self.bot)
+        await self._accept([(data, update, incoming)])
+
+    async def poll(self, stop: asyncio.Event, *, interval: float = 0.0, timeout: float = POLL_TIMEOUT) -> None:
+        """Long polling until ``stop`` is set. The offset that confirms
+        updates to Telegram moves past them only once they are stored."""
+        offset: int | None = None
+        confirmed = True
+        failures = 0
+        while not stop.is_set():
+            try:
+                batch = await _unless(stop, self._get_updates(offset, timeout))
+            except asyncio.CancelledError:
+                if stop.is_set():
+                    break
+                raise
+            except TelegramError as error:  # the network, a conflict, a flood limit: wait and ask again
+                failures += 1
+                delay = retry_after_seconds(error) if isinstance(error, RetryAfter) else min(MAX_BACKOFF, 2.0**failures)
+                log.warning("Telegram getUpdates failed (%s); trying again in %.0f s", type(error).__name__, delay)
+                await _sleep(stop, delay)
+                continue
+            confirmed = True  # that call confirmed everything below the offset
+            failures = 0
+            ids = [u["update_id"] for u in batch if isinstance(u, dict) and type(u.get("update_id")) is int]
+            if ids:
+                await self._accept(self._readable(batch))  # a failure here keeps the offset: Telegram sends them again
+                offset, confirmed = max(ids) + 1, False
+            if interval:
+                await _sleep(stop, interval)
+        if not confirmed:
+            await self._confirm(offset)
+
+    def _readable(self, batch: list) -> list[tuple[Any, Update, Incoming | None]]:
+        found = []
+        for data in batch:
+            try:
+                found.append((data, *read_update(data, self.bot)))
+            except BadUpdate as error:
+                log.warning("Telegram update %s cannot be read; skipped", data.get("update_id") if isinstance(data, dict) else "?")
+                log.debug("unreadable update: %s", error)
+        return found
+
+    async def _get_updates(self, offset: int | None, timeout: float) -> list:
+        kwargs = {"timeout": int(timeout)} if offset is None else {"offset": offset, "timeout": int(timeout)}
+        result = await self.bot.do_api_request("getUpdates", api_kwargs=kwargs, read_timeout=timeout + 10)
+        return result if isinstance(result, list) else []
+
+    async def _confirm(self, offset: int) -> None:
+        """Tell Telegram what is stored, without waiting for news (on stop)."""
+        try:
+            await self.bot.do_api_request("getUpdates", api_kwargs={"offset": offset, "limit": 1, "timeout": 0})
+        except TelegramError as error:  # Telegram sends them again; handling them twice is harmless
+            log.warning("could not confirm the stored updates to Telegram (%s)", type(error).__name__)
+
+    async def _accept(self, updates: list[tuple[Any, Update, Incoming | None]]) -> None:
+        if self._closed:
+            raise InboxClosed
+        mine = [(data, update, incoming) for data, update, incoming in updates if incoming is not None]
+        if not mine:
+            return  # nothing for us in them (a member joined a group...): nothing to store
+        payloads = [(str(update.update_id), json.dumps(data)) for data, update, _ in mine]
+        ids = await asyncio.to_thread(self._store, payloads)
+        for item_id, (_data, update, incoming) in zip(ids, mine):
+            if item_id is not None:  # None: the same update is already waiting
+                await self._enqueue(_Item(item_id, update, incoming))
+
+    async def _enqueue(self, item: _Item) -> None:
+        shard = zlib.crc32(item.incoming.address.encode()) % len(self._queues)
+        await self._queues[shard].put(item)
+
+    # -- handling -------------------------------------------------------------
+
+    async def _work(self, queue: asyncio.Queue[_Item]) -> None:
+        while True:
+            item = await queue.get()
+            # Stopping cancels the worker, never the update being handled.
+            handling = asyncio.ensure_future(self._handle(item))
+            self._handling.add(handling)
+            handling.add_done_callback(self._handling.discard)
+            await asyncio.shield(handling)
+
+    async def _handle(self, item: _Item) -> None:
+        if query := item.update.callback_query:
+            try:
+                await query.answer()
+            except TelegramError:  # an old button, pressed before a restart: nothing to answer
+                log.debug("could not answer callback query of update %s", item.update.update_id)
+        try:
+            await asyncio.to_thread(self._handle_now, item)
+        except Exception:
+            log_failure(log, "could not handle Telegram update %s; it stays stored and is tried on the next start", item.update.update_id)
+
+    def _handle_now(self, item: _Item) -> None:
+        handled = self.engine.handle(item.incoming)
+        with self.database.begin() as conn:
+            if handled.failed and not path.inbound_exists(conn, CHANNEL, item.incoming.external_id):
+                inbox.failed(conn, item.item_id, "the engine could not store the message")
+            else:
+                inbox.done(conn, item.item_id)
+
+    # -- the store --------------------------------------------------------------
+
+    def _store(self, payloads: list[tuple[str, str]]) -> list[int | None]:
+        with self.database.begin() as conn:
+            return inbox.store(conn, CHANNEL, payloads)
+
+    def _pending(self) -> list:
+        with self.database.connect() as conn:
+            return inbox.pending(conn, CHANNEL)
+
+
+async def _unless(stop: asyncio.Event, work):
+    """``work``'s result, or CancelledError once ``stop`` is set first."""
+    task = asyncio.ensure_future(work)
+    stopping = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    if task.cancelled():
+        raise asyncio.CancelledError
+    return task.result()
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass
