@@ -126,11 +126,17 @@ class TelegramInbox:
                 await _sleep(stop, delay)
                 continue
             confirmed = True  # that call confirmed everything below the offset
-            failures = 0
             ids = [u["update_id"] for u in batch if isinstance(u, dict) and type(u.get("update_id")) is int]
             if ids:
-                await self._accept(self._readable(batch))  # a failure here keeps the offset: Telegram sends them again
+                try:
+                    await self._accept(self._readable(batch))
+                except Exception:  # the offset stays: Telegram sends them again
+                    failures += 1
+                    log.exception("could not store %d Telegram updates; asking for them again", len(ids))
+                    await _sleep(stop, min(MAX_BACKOFF, 2.0**failures))
+                    continue
                 offset, confirmed = max(ids) + 1, False
+            failures = 0
             if interval:
                 await _sleep(stop, interval)
         if not confirmed:
