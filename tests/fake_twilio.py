@@ -22,6 +22,7 @@ import base64
 import json
 import re
 import threading
+import time
 import uuid
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -185,6 +186,7 @@ class FakeTwilio:
     auth_token: str = AUTH_TOKEN
     schema: MessagesSchema = field(default_factory=MessagesSchema)
     requests: list[Recorded] = field(default_factory=list)
+    delay: float = 0.0  # seconds before each answer, as a slow Twilio would take
     _errors: list[tuple[int, int, str]] = field(default_factory=list)
     _outage: tuple[int, int, str] | None = None
     _server: ThreadingHTTPServer | None = None
@@ -255,6 +257,7 @@ class FakeTwilio:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                time.sleep(fake.delay)
                 status, payload = fake.answer(self.command, self.path, self.headers, body)
                 data = json.dumps(payload).encode()
                 self.send_response(status)
