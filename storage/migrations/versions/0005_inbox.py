@@ -1,15 +1,15 @@
 """inbox: updates stored before the channel is told we have them, until handled
 
-Revision ID: 0003_inbox
-Revises: 0002_leases_and_message_keys
+Revision ID: 0005_inbox
+Revises: 0004_outbox_failures
 """
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 import storage.types
 
-revision = '0003_inbox'
-down_revision = '0002_leases_and_message_keys'
+revision = '0005_inbox'
+down_revision = '0004_outbox_failures'
 branch_labels = None
 depends_on = None
 
