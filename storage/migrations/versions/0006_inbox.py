@@ -1,15 +1,15 @@
 """inbox: updates stored before the channel is told we have them, until handled
 
-Revision ID: 0005_inbox
-Revises: 0004_outbox_failures
+Revision ID: 0006_inbox
+Revises: 0005_category_corrections
 """
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 import storage.types
 
-revision = '0005_inbox'
-down_revision = '0004_outbox_failures'
+revision = '0006_inbox'
+down_revision = '0005_category_corrections'
 branch_labels = None
 depends_on = None
 
