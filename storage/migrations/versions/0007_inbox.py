@@ -1,15 +1,15 @@
 """inbox: updates stored before the channel is told we have them, until handled
 
-Revision ID: 0006_inbox
-Revises: 0005_category_corrections
+Revision ID: 0007_inbox
+Revises: 0006_staff_choices_named_places
 """
 from alembic import op
 import sqlalchemy as sa
 import sqlmodel
 import storage.types
 
-revision = '0006_inbox'
-down_revision = '0005_category_corrections'
+revision = '0007_inbox'
+down_revision = '0006_staff_choices_named_places'
 branch_labels = None
 depends_on = None
 
