@@ -20,7 +20,9 @@ from flows.classifier import Classifier, Correction
 from flows.keywords import CategoryTerms, KeywordClassifier
 from flows.geo import nearest
 from flows.routing import Routing
+from flows.service_catalogue import ServiceCatalogue
 from flows.view import CategoryInfo, LocalityInfo
+from bot.services import ServiceFiles
 from storage import learning, queries
 from storage.db import session_scope
 from storage.seed import read_seed
@@ -36,6 +38,7 @@ class Catalog:
     children: dict[str | None, list[LocalityInfo]]
     classifier: Classifier
     routing: Routing
+    service_files: ServiceFiles | None = None
     _corrections_stamp: tuple | None = None
     _checked_at: float = 0.0
     _learning: threading.Lock = field(default_factory=threading.Lock)
@@ -55,6 +58,7 @@ class Catalog:
         for place in localities.values():
             children.setdefault(place.parent_id, []).append(place)
         catalog = cls(categories, localities, children, Classifier(KeywordClassifier(terms)), Routing.from_seed(read_seed("routing.json")))
+        catalog.service_files = ServiceFiles({c.id for c in categories}, set(localities))
         with engine.connect() as conn:
             catalog.learn(conn)
         return catalog
@@ -75,6 +79,10 @@ class Catalog:
         if time.monotonic() - self._checked_at >= RECHECK_SECONDS:
             self.learn(conn)
         return self.classifier
+
+    def services(self) -> ServiceCatalogue:
+        """The service catalogue, re-read if its files changed (see bot/services.py)."""
+        return self.service_files.current() if self.service_files else ServiceCatalogue()
 
     def places_of(self, locality_id: str | None) -> list[str]:
         """A locality and every locality above it, nearest first."""

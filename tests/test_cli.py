@@ -87,7 +87,7 @@ def test_db_upgrade_and_catalog_load(tmp_path):
     assert f"schema revision: {migration_head()}" in upgraded.stdout
     loaded = onewindow("catalog", "load", cwd=tmp_path)
     assert loaded.returncode == 0, loaded.stderr
-    assert "14 categories, 232 localities, 10 departments loaded" in loaded.stdout
+    assert "14 categories, 232 localities, 10 departments, 51 services loaded" in loaded.stdout
 
 
 def test_settings_come_from_dot_env_and_the_environment_wins(tmp_path):
