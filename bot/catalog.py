@@ -21,6 +21,7 @@ from flows.keywords import CategoryTerms, KeywordClassifier
 from flows.geo import nearest
 from flows.routing import Routing
 from flows.service_catalogue import ServiceCatalogue
+from flows.service_search import ServiceIndex
 from flows.view import CategoryInfo, LocalityInfo
 from bot.services import ServiceFiles
 from storage import learning, queries
@@ -83,6 +84,9 @@ class Catalog:
     def services(self) -> ServiceCatalogue:
         """The service catalogue, re-read if its files changed (see bot/services.py)."""
         return self.service_files.current() if self.service_files else ServiceCatalogue()
+
+    def service_index(self) -> ServiceIndex:
+        return self.service_files.current_index() if self.service_files else ServiceIndex(ServiceCatalogue())
 
     def places_of(self, locality_id: str | None) -> list[str]:
         """A locality and every locality above it, nearest first."""

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from flows.service_catalogue import Problem, ServiceCatalogue, parse
+from flows.service_search import ServiceIndex
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,7 @@ class ServiceFiles:
         self.directory = directory
         self.category_ids, self.locality_ids = category_ids, locality_ids
         self.catalogue = ServiceCatalogue()
+        self.index = ServiceIndex(self.catalogue)
         self._stamp: tuple | None = None
         self._checked_at = float("-inf")
         self._lock = threading.Lock()
@@ -77,10 +79,14 @@ class ServiceFiles:
                 for problem in problems:
                     log.error("service catalogue not reloaded: %s", problem)
                 return problems
-            self.catalogue = catalogue
+            self.catalogue, self.index = catalogue, ServiceIndex(catalogue)
             return []
 
     def current(self) -> ServiceCatalogue:
+        return self.current_index().catalogue
+
+    def current_index(self) -> ServiceIndex:
+        """The search index of the current catalogue (built once per reload)."""
         if time.monotonic() - self._checked_at >= RECHECK_SECONDS:
             self.refresh()
-        return self.catalogue
+        return self.index

@@ -11,7 +11,8 @@ from sqlmodel import Session
 from bot.catalog import Catalog
 from flows.classifier import Classification
 from flows.tracking import new_code
-from flows.view import CategoryInfo, CitizenInfo, LocalityInfo, PersonalData, RequestInfo
+from flows.service_search import ServiceIndex
+from flows.view import CategoryInfo, CitizenInfo, LocalityInfo, PersonalData, RequestInfo, VisitInfo
 from storage import message_path as path
 from storage import privacy
 from storage.models import Citizen
@@ -33,6 +34,14 @@ class StoreView:
 
     def category(self, category_id: str) -> CategoryInfo | None:
         return self._catalog.category(category_id)
+
+    def service_index(self) -> ServiceIndex:
+        return self._catalog.service_index()
+
+    def next_visits(self, locality_id: str | None, service_id: str | None = None, limit: int = 3) -> list[VisitInfo]:
+        """The next mobile-unit visits to a locality (offering ``service_id``
+        when given), soonest first. No visits are scheduled yet."""
+        return []
 
     def classify(self, text: str) -> Classification:
         return self._catalog.current_classifier(self._conn).classify(text)

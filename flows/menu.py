@@ -7,7 +7,7 @@ those words already taken down.
 
 from __future__ import annotations
 
-from flows import status
+from flows import intent, services, status
 from flows.core import Context, Flow, Result, Step, go
 from flows.messages import Choice
 from flows.request import draft_from
@@ -30,6 +30,7 @@ ITEMS = {
     "person": ("menu_person", "person"),
     "help": ("menu_help", "help"),
     "settings": ("menu_settings", "settings"),
+    "services": ("menu_services", "services"),
 }
 
 
@@ -57,6 +58,13 @@ def answer(ctx: Context) -> Result:
     if fold(text).strip(" !.") in GREETINGS:
         return FLOW.enter(ctx, lead=[ctx.say(ctx.t("greeting"))])
     found = ctx.view.classify(text) if text else None
+    if text and not ctx.msg.attachments and not ctx.msg.location:
+        best = ctx.view.service_index().search(text, limit=1, locality_id=ctx.view.citizen.locality_id)
+        kind = intent.question_or_request(text, found, best[0].score if best else 0.0)
+        if kind == intent.QUESTION:
+            return services.answer_question(ctx, found)
+        if kind == intent.UNSURE:
+            return services.ask_which(ctx, found)
     if found and found.intent == "other" and not ctx.msg.attachments and not ctx.msg.location:
         return FLOW.enter(ctx, lead=[ctx.say(ctx.t("small_talk"))])  # thanks, "ok", chit-chat: no request to file
     if ctx.msg.attachments or ctx.msg.location or (found and (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows import answer, closure, help, menu, my_requests, onboarding, person, privacy, request, settings, status
+from flows import answer, closure, help, menu, my_requests, onboarding, person, privacy, request, services, settings, status
 from flows.core import Context, Flow, Result
 
 FLOWS: dict[str, Flow] = {
@@ -19,6 +19,7 @@ FLOWS: dict[str, Flow] = {
         closure.FLOW,
         answer.FLOW,
         privacy.FLOW,
+        services.FLOW,
     )
 }
 

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from flows import actions as act
 from flows.classifier import CONFIDENT, Classification
 from flows.core import Context, Flow, Result, Step, go
+from flows.i18n import language_from_words
 from flows.messages import Attachment, Choice
 
 DESCRIBE, CONFIRM, CHOOSE, CONSENT = "describe", "confirm", "choose", "consent"
@@ -103,9 +104,22 @@ def handle_confirm(ctx: Context) -> Result:
         return FLOW.enter(ctx, CHOOSE)
     if ctx.choice == "cancel":
         return go(ctx, "menu", ctx.say(ctx.t("cancelled")))
+    if not _adds_to_request(ctx):
+        return FLOW.reprompt(ctx, ctx.say(ctx.t("confirm_unrelated")))
     data = _add(ctx)
     lead = ctx.say(ctx.t("added_to_request"))
     return FLOW.reprompt(ctx.with_state(ctx.state.with_data(**data)), lead)
+
+
+def _adds_to_request(ctx: Context) -> bool:
+    """Whether what was typed at "Is that right?" says more about the problem.
+    A photo or a place always does; a number, a language name or a string
+    of nonsense does not (the classifier reads it as not a request)."""
+    if ctx.msg.attachments or ctx.msg.location:
+        return True
+    if not any(ch.isalpha() for ch in ctx.text) or language_from_words(ctx.text):
+        return False
+    return ctx.view.classify(ctx.text).intent != "other"
 
 
 # -- choose ---------------------------------------------------------------

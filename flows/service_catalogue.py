@@ -59,6 +59,7 @@ class Service:
     mobile_unit: bool
     centres: tuple[Centre, ...]
     online: Portal | None
+    keywords: tuple[str, ...] = ()
 
     def text(self, attribute: str, language: str) -> str:
         values = getattr(self, attribute)
@@ -195,10 +196,15 @@ def _service(check, entry, position, region, documents, centres, portals, catego
         check.add(name, "where.online", f"unknown portal {online!r}")
     if not where.get("mobile_unit") and not centre_ids and online is None:
         check.add(name, "where", "no mobile unit, centre or portal: nowhere to do it")
+    keywords = entry.get("keywords", [])
+    if not isinstance(keywords, list) or not all(isinstance(k, str) and k.strip() for k in keywords):
+        check.add(name, "keywords", "must be a list of words")
+        keywords = []
     if len(check.problems) > before:
         return None
     return Service(
         sid, region, entry["category"], names, descriptions, eligibility,
         tuple(documents[d] for d in docs), float(amount), fee["currency"], exempt, days,
         where["mobile_unit"], tuple(centres[c] for c in centre_ids), portals.get(online) if online else None,
+        tuple(keywords),
     )

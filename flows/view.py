@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from flows.classifier import Classification
+from flows.service_search import ServiceIndex
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,17 @@ class CategoryInfo:
 
     def description(self, language: str) -> str:
         return self.descriptions.get(language) or self.descriptions.get("en") or ""
+
+
+@dataclass(frozen=True)
+class VisitInfo:
+    """A mobile-unit visit to a locality, as a service answer shows it."""
+
+    id: int
+    locality_id: str
+    starts_at: datetime
+    ends_at: datetime
+    service_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,3 +111,7 @@ class View(Protocol):
     def new_code(self) -> str: ...
 
     def my_data(self) -> PersonalData: ...
+
+    def service_index(self) -> ServiceIndex: ...
+
+    def next_visits(self, locality_id: str | None, service_id: str | None = None, limit: int = 3) -> list[VisitInfo]: ...

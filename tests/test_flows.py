@@ -16,10 +16,13 @@ from flows.messages import Incoming
 from flows.router import button_data, respond
 from flows.routing import Routing
 from flows.view import CategoryInfo, CitizenInfo, LocalityInfo, PersonalData, RequestInfo
+from bot.services import SERVICES_DIR, read
+from flows.service_search import ServiceIndex
 from storage.seed import read_seed
 
 CATALOG = read_seed("categories.json")
 CLASSIFIER = Classifier.from_catalog(CATALOG)
+SERVICES = ServiceIndex(read(SERVICES_DIR, {c["id"] for c in CATALOG["categories"]})[0])
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=timezone.utc)
 
 
@@ -59,6 +62,12 @@ class MemoryView:
 
     def new_code(self):
         return "KX7-4MP"
+
+    def service_index(self):
+        return SERVICES
+
+    def next_visits(self, locality_id, service_id=None, limit=3):
+        return []
 
     def my_data(self):
         mine = tuple(r for r in self.requests.values() if r.mine)
