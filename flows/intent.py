@@ -32,7 +32,7 @@ _QUESTION_WORDS = {match_key(w) for w in words(
     "nima nimalar qanday qanaqa qancha qayerda qayerga qayerdan qachon qaysi kim kimlar necha nega "
     "что как где куда когда какие какой какая каких сколько кто зачем "
     "нима қандай қанақа қанча қаерда қаерга қачон қайси ким кимлар неча нега "
-    "que qué como cómo donde dónde cuando cuándo cual cuál cuanto cuánto cuantos quien quién quienes requisitos"
+    "donde dónde cual cuál cuanto cuánto cuantos quien quién quienes requisitos"
 )}
 _PROBLEM_WORDS = {match_key(w) for w in words(
     "no not without broken since nobody leak leaking fell dirty stopped "
