@@ -17,7 +17,9 @@ import re
 from functools import cache
 from pathlib import Path
 
-from flows.textnorm import fold
+from rapidfuzz import fuzz, process
+
+from flows.textnorm import fold, words
 
 LANGUAGES: dict[str, str] = {
     "uz": "O'zbekcha",
@@ -101,14 +103,72 @@ def language_from_words(typed: str) -> str | None:
 
 
 def guess_language(sample: str, hint: str | None = None) -> str | None:
-    """A best guess before the citizen has chosen: the app's language setting
-    first, then the script the message is written in."""
-    if chosen := supported(hint):
-        return chosen
+    """A best guess before the citizen has chosen: what the message itself
+    says (its script, then words only one language uses), else the hint the
+    channel gives (Telegram's app language, the country of a WhatsApp number).
+
+    The text comes first because the hint is often wrong for the person
+    writing: phones set to English in Tashkent, Uzbek numbers writing Russian."""
+    return language_in_text(sample) or supported(hint)
+
+
+def language_in_text(sample: str) -> str | None:
+    """The language a message is plainly written in, or None when it does not say."""
     if _UZBEK_CYRILLIC.search(sample):
         return "uz-Cyrl"
+    tokens = set(words(sample))
     if _CYRILLIC.search(sample):
-        return "ru"
+        return "uz-Cyrl" if tokens & _UZBEK_WORDS else "ru"
     if _SPANISH.search(sample):
         return "es"
-    return None
+    hits = {code: len(tokens & found) for code, found in _LATIN_WORDS.items()}
+    best = max(hits.values())
+    leaders = [code for code, n in hits.items() if n == best]
+    return leaders[0] if best and len(leaders) == 1 else None
+
+
+def asks_for_language(typed: str) -> bool:
+    """"change language", "сменить язык", "tilni o'zgartirish", "otro idioma"…"""
+    return " ".join(words(typed)) in _CHANGE_LANGUAGE
+
+
+def named_language(typed: str) -> str | None:
+    """A message that is nothing but a language's name, typos allowed
+    ("russkiy", "englsh", "o'zbekcha", "ўзбекча")."""
+    if (code := language_from_words(typed)) is not None:
+        return code
+    folded = " ".join(words(typed))
+    if len(folded) < 5 or " " in folded:
+        return None
+    found = process.extractOne(folded, list(_LANGUAGE_INDEX), scorer=fuzz.ratio, score_cutoff=85)
+    return _LANGUAGE_INDEX[found[0]] if found else None
+
+
+# Words that say which language a message is in (folded, so Cyrillic
+# Uzbek written without ў/қ/ғ/ҳ is found through the same list). Only words
+# one language uses: "gaz", "svet" or "no" would say nothing.
+_UZBEK_WORDS = {fold(w) for w in (
+    "assalomu alaykum assalomu-alaykum salom kerak iltimos rahmat raxmat yoq yo'q qanday qachon qayerda nima "
+    "qilish menga bizga bizning bizda uyimiz uyim mahalla mahallamiz qishloq qishlog'imiz ishlamayapti "
+    "kelmayapti yordam bering berish olish uchun hujjat hujjatlar ham emas bormi keladimi kerakmi "
+    "yo'l ko'cha suvi elektr chiroq hali hech bola bolalar nafaqa ariza").split()}
+_LATIN_WORDS = {
+    "uz": _UZBEK_WORDS,
+    "ru": {fold(w) for w in (
+        "privet zdravstvuyte zdravstvujte zdrastvuyte pozhaluysta pozhalujsta nuzhno nado ne rabotaet "
+        "u nas menya spasibo kogda gde pochemu uzhe nedelyu net sveta vody dengi pomogite").split()} - {"ne", "u", "net"},
+    "es": {fold(w) for w in (
+        "hola buenas buenos dia dias tardes noches necesito quiero gracias favor calle barrio tengo puedo "
+        "donde cuando porque senor senora ayuda tramite hijo hijos vecino vecinos agua luz que hace semana "
+        "nos estamos esta").split()},
+    "en": {fold(w) for w in (
+        "hello hi good morning evening i need want please thank thanks my our street water the there "
+        "is how when where help request we have has no been week since").split()} - {"no"},
+}
+_CHANGE_LANGUAGE = {" ".join(words(p)) for p in (
+    "language", "change language", "change the language", "other language", "another language", "switch language",
+    "til", "tilni o'zgartirish", "tilni ozgartirish", "tilni almashtirish", "boshqa til", "til o'zgartirish",
+    "тилни ўзгартириш", "бошқа тил", "тил",
+    "язык", "сменить язык", "поменять язык", "изменить язык", "другой язык", "смена языка",
+    "idioma", "cambiar idioma", "cambiar el idioma", "otro idioma", "cambiar de idioma", "lenguaje",
+)}

@@ -4,7 +4,8 @@ It decides the citizen's language, answers STOP/START (:mod:`flows.optout`),
 a shared own contact (:mod:`flows.linking`) and ``/mydata``/``/forget``
 (:mod:`flows.privacy`) before anything else, reads a
 pressed button or a typed choice,
-honours the words that work from any step (menu, cancel, help), catches what
+honours the words that work from any step (menu, cancel, help, a
+language's name or "change language": :mod:`flows.language`), catches what
 no step can use (empty text, stickers, unknown commands, stale buttons) and
 otherwise hands the message to the current step of the current flow.
 """
@@ -19,6 +20,7 @@ from flows.actions import SetLanguage
 from flows.choices import match_choice
 from flows.core import Context, Result, State
 from flows.i18n import DEFAULT_LANGUAGE, guess_language
+from flows.language import answer as language_request
 from flows.messages import Incoming
 from flows.textnorm import fold
 from flows.view import View
@@ -66,6 +68,8 @@ def _route(ctx: Context) -> Result:
     for early in (optout.answer, linking.answer, privacy.answer):
         if (result := early(ctx)) is not None:
             return result
+    if msg.button is None and (switched := language_request(ctx)) is not None:
+        return switched
     if not state.flow or state.flow not in registry.FLOWS or state.step not in registry.get(state.flow).steps:
         return registry.start(ctx)
 

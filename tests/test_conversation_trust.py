@@ -92,7 +92,7 @@ FAR = (40.52, 69.43)
 
 def test_a_location_far_from_every_known_place_is_confirmed_before_it_is_saved(engine, database):
     ana = Chat(engine, "ana")
-    ana.send("hello")
+    ana.send("/start")
     ana.press("English")
     ana.share_location(*FAR)
     assert "The nearest place I know is" in ana.text and "km from your location. Is that your place?" in ana.text
@@ -109,7 +109,7 @@ def test_a_location_far_from_every_known_place_is_confirmed_before_it_is_saved(e
 
 def test_a_location_near_a_known_place_is_saved_at_once(engine, database):
     ana = Chat(engine, "ana")
-    ana.send("hello")
+    ana.send("/start")
     ana.press("English")
     ana.share_location(40.49, 68.79)
     assert "You are near" in ana.text and "Is that your place?" not in ana.text
@@ -150,7 +150,7 @@ def test_a_citizen_who_is_forgotten_is_no_longer_linked_to_the_place_they_named(
     from storage.models import NamedPlace
 
     ana = Chat(engine, "ana")
-    ana.send("hello")
+    ana.send("/start")
     ana.press("English")
     ana.press("Jizzakh")
     ana.press("Zomin")

@@ -164,12 +164,21 @@ def test_browsing_by_topic_from_the_menu_in_spanish(engine):
     assert "Qué llevar:" in chat.text and "DNI" in chat.text and "Costo: gratuito" in chat.text
 
 
-@pytest.mark.parametrize("unrelated", ["asdkjh qwpoe", "5", "English"])
+@pytest.mark.parametrize("unrelated", ["asdkjh qwpoe", "5", "teapot"])
 def test_is_that_right_does_not_swallow_unrelated_words(ana, database, unrelated):
     ana.send("Three days without electricity in our street")
     ana.send(unrelated)
     assert "did not understand that as part of your request" in ana.text
     ana.press("Send")
+    [request] = requests_of(database)
+    assert request.text == "Three days without electricity in our street"
+
+
+def test_a_language_name_at_is_that_right_switches_and_asks_again(ana, database):
+    ana.send("Three days without electricity in our street")
+    ana.send("Español")
+    assert "Idioma: español." in ana.text and "¿Es correcto?" in ana.text
+    ana.press("Sí, enviar")
     [request] = requests_of(database)
     assert request.text == "Three days without electricity in our street"
 
