@@ -246,3 +246,12 @@ def test_staff_add_from_the_shell_changes_someone_only_with_update(tmp_path):
     assert updated.returncode == 0 and "#1 Karim: changed role caseworker → admin" in updated.stdout
     listed = onewindow("staff", "list", cwd=tmp_path).stdout
     assert "Karim\tadmin\tutilities" in listed
+
+
+def test_run_refuses_a_telegram_webhook_without_a_secret(tmp_path):
+    env = {"TELEGRAM_BOT_TOKEN": "123456:test-token", "TELEGRAM_WEBHOOK_URL": "https://bot.example.org/telegram",
+           "TELEGRAM_WEBHOOK_SECRET": ""}
+    result = onewindow("run", "--no-web", cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    assert "TELEGRAM_WEBHOOK_SECRET is empty" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -71,6 +71,24 @@ async def test_an_update_without_the_right_secret_is_refused_and_not_stored(webh
         assert queries.count_messages(session) == 0
 
 
+async def test_with_no_secret_configured_every_update_is_refused(tmp_path):
+    """A webhook with no secret would take updates from anyone: the server
+    refuses them all (and ``onewindow run`` refuses to start that way)."""
+    bot = build(Settings(database_url=f"sqlite:///{tmp_path / 'open.sqlite3'}"))
+    inbox = TelegramInbox(None, bot.engine, bot.database)
+    app = create_app(bot, inbox, "")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bot.test") as client:
+        for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": ""}, {"X-Telegram-Bot-Api-Secret-Token": "anything"}):
+            response = await client.post("/telegram", json=start_update(3, 8103), headers=headers)
+            assert response.status_code == 403
+    from storage import queries
+    from storage.db import session_scope
+
+    with session_scope(bot.database) as session:
+        assert queries.count_messages(session) == 0
+    bot.database.dispose()
+
+
 async def test_a_body_that_is_not_json_is_a_bad_request(webhook_bot):
     client, _token, _bot = webhook_bot
     response = await client.post("/telegram", content=b"{not json", headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})

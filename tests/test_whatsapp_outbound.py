@@ -96,6 +96,25 @@ async def test_with_no_template_it_is_held_with_the_reason_and_sent_when_the_cit
     assert bot.twilio.problems == []
 
 
+def never_wrote(database) -> None:
+    """Like a citizen linked from Telegram: a WhatsApp number, no message from it."""
+    with session_scope(database) as session:
+        conversation = session.get(Conversation, ROSA)
+        conversation.last_inbound_at = None
+        session.add(conversation)
+
+
+async def test_a_citizen_who_never_wrote_on_whatsapp_is_outside_the_window(bot):
+    never_wrote(bot.database)
+    queue(bot.database, "Su reclamo fue resuelto.", template="reply", template_variables={"1": "KX7-4MP", "2": "Resuelto."})
+    [sent] = await bot.deliver()
+    assert sent.form["ContentSid"] == TEMPLATES["reply"] and "Body" not in sent.form  # never free-form
+    held_id = queue(bot.database, "Mañana pasa la unidad móvil por su barrio.", template="broadcast")
+    assert await bot.deliver() == []
+    held = message(bot.database, held_id)
+    assert held.status == "held" and "has never written here" in held.error
+
+
 async def test_a_citizen_who_blocked_the_sender_is_not_written_to_again(bot):
     first, second = queue(bot.database, "Primera"), queue(bot.database, "Segunda")
     bot.twilio.fail_next(400, 21610, "Attempt to send to unsubscribed recipient")

@@ -52,9 +52,23 @@ class StartupError(Exception):
     """A setting that keeps the bot from starting, said plainly."""
 
 
+WEBHOOK_WITHOUT_SECRET = (
+    "TELEGRAM_WEBHOOK_URL is set but TELEGRAM_WEBHOOK_SECRET is empty: without a secret anyone could post "
+    "updates to /telegram, so the bot will not start. Set TELEGRAM_WEBHOOK_SECRET to a long random string "
+    "(letters, digits, _ and -), or remove TELEGRAM_WEBHOOK_URL to use long polling."
+)
+
+
+def check_startup(settings: Settings) -> None:
+    """Refuse, before anything starts, settings that would run but not work."""
+    if settings.telegram_enabled and settings.telegram_webhook_url and not settings.telegram_webhook_secret:
+        raise StartupError(WEBHOOK_WITHOUT_SECRET)
+
+
 async def serve(settings: Settings, *, web: bool = True, stop: asyncio.Event | None = None) -> None:
     """Run until ``stop`` (SIGINT or SIGTERM), then stop in the order of
     :func:`_shut_down`."""
+    check_startup(settings)
     stop = stop or _stop_on_signals()
     bot = build(settings)
     telegram = await _start_telegram(settings, bot, stop) if settings.telegram_enabled else None
