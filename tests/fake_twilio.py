@@ -36,10 +36,10 @@ import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
-# Twilio's OpenAPI description of its 2010-04-01 API (twilio/twilio-oai, MIT
-# licence), as shared beside the repository; the part that describes
-# CreateMessage is kept in the repository too, so the tests run without it.
-OPENAPI = Path(__file__).resolve().parents[2] / "shared" / "data" / "twilio-oai" / "twilio_api_v2010.json"
+# Twilio's OpenAPI description of its 2010-04-01 API (twilio/twilio-oai 2.6.7,
+# MIT licence: fixtures/twilio/LICENSE-twilio-oai), kept whole and compressed;
+# the part that describes CreateMessage is extracted beside it for the fake.
+OPENAPI = Path(__file__).resolve().parent / "fixtures" / "twilio" / "twilio_api_v2010.json.gz"
 CREATE_MESSAGE = Path(__file__).resolve().parent / "fixtures" / "twilio" / "openapi_create_message.json"
 FIXTURES = Path(__file__).with_name("fixtures") / "twilio"
 MESSAGES = "/2010-04-01/Accounts/{AccountSid}/Messages.json"

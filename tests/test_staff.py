@@ -248,8 +248,11 @@ def test_inbox_filters(engine, database, staff, ana):
     karim.send(f"/take {water}")
     karim.send("/inbox mine")
     assert water in karim.text
-    Chat(engine, "lola").send("/inbox mine")
     lola = Chat(engine, "lola")
+    lola.send("/inbox mine")  # Karim's, not hers
+    assert water not in lola.text and "Nothing in the queue" in lola.text
+    lola.send("/inbox")
+    assert water in lola.text  # yet it is in her department's queue
     lola.send("/inbox unassigned")
     assert "Nothing in the queue" in lola.text
     lola.send("/inbox in_progress utilities guliston")
@@ -276,7 +279,11 @@ def test_staff_management_and_invites(engine, database, staff):
     assert "Welcome to the staff (caseworker)" in newcomer.text
     newcomer.send("/inbox")
     assert "Nothing in the queue" in newcomer.text
-    Chat(engine, "other").send(f"/join {invite}")  # a used code does not work twice
+    other = Chat(engine, "other")
+    other.send(f"/join {invite}")  # a used code does not work twice
+    assert "That invite code is not valid" in other.text
+    other.send("/inbox")
+    assert "only for the service's staff" in other.text
     root.send("/staff list")
     assert "nodira" in root.text and "health" in root.text
     karim = Chat(engine, "karim")
