@@ -1,5 +1,8 @@
 """The Telegram emulator bridge, proved with the real python-telegram-bot stack and no code of ours.
 
+These test the test double, not the product: they count for nothing in the
+product's coverage, and keep the emulator honest for the tests that do.
+
 Each test runs a throw-away PTB application (its own token, so its own bot in the shared
 emulator), drives it as a citizen would and checks what the citizen sees. Any error PTB hits
 (a response it cannot parse, a failed getUpdates, a handler exception) fails the test.

@@ -162,6 +162,7 @@ async def test_a_messaging_service_can_send_instead_of_a_number(fake_twilio):  #
 
 
 async def test_the_fake_twilio_holds_requests_to_twilios_own_description(fake_twilio):  # noqa: F811
+    """A test of the test double (the fake Twilio), not of the product."""
     client = twilio_client(ACCOUNT_SID, AUTH_TOKEN, fake_twilio.url)
     photos = ["https://bot.example.org/a.jpg", "https://bot.example.org/b.jpg"]
     await client.messages.create_async(to=ROSA, from_=OUR_NUMBER, media_url=photos)
