@@ -14,7 +14,7 @@ from __future__ import annotations
 from flows import actions as act
 from flows import request
 from flows.core import Context, Flow, Result, Step, go
-from flows.i18n import LANGUAGES, language_from_words, text
+from flows.i18n import LANGUAGES, guess_language, language_from_words, text
 from flows.messages import Choice
 from flows.view import LocalityInfo
 
@@ -28,16 +28,26 @@ PLACE_CONFIRM, PLACE_NAME = "place_confirm", "place_name"
 # surely some place that is not in the list yet.
 CONFIRM_BEYOND_KM = 15.0
 MAX_PLACE_NAME = 100
+OTHER_LANGUAGE = "other_language"
 ALL_LANGUAGES_PROMPT = "Tilni tanlang · Тилни танланг · Выберите язык · Elija su idioma · Choose your language"
 
 
 def begin(ctx: Context) -> Result:
+    """Welcome a newcomer: in the language their first message (or their
+    app, or their number's country) points to, with a way to pick another;
+    in every language with the list when nothing points anywhere."""
     data = {}
     words = ctx.text.split()
     if len(words) >= 3 and not ctx.text.startswith("/"):
         data["pending_text"] = ctx.text
-    welcome = ctx.t("welcome") if ctx.view.citizen.language else in_every_language("welcome")
-    return FLOW.enter(ctx, _next_missing(ctx, set()), lead=[ctx.say(welcome)], **data)
+    if ctx.view.citizen.language:
+        return FLOW.enter(ctx, _next_missing(ctx, set()), lead=[ctx.say(ctx.t("welcome"))], **data)
+    guessed = guess_language(ctx.text, ctx.msg.language_hint)
+    if guessed is None:
+        return FLOW.enter(ctx, LANGUAGE, lead=[ctx.say(in_every_language("welcome"))], **data)
+    ctx = ctx.with_language(guessed)
+    ctx = ctx.with_state(ctx.state.at(FLOW.name, LANGUAGE, guessed=True, **data))
+    return _advance(ctx, {LANGUAGE}, [act.SetLanguage(guessed)], ctx.say(ctx.t("welcome")))
 
 
 def in_every_language(key: str) -> str:
@@ -110,6 +120,8 @@ def prompt_place(ctx: Context) -> list:
         question = ctx.t("choose_place_in", place=parent.name(ctx.language) if parent else "")
     else:
         question = ctx.t("choose_region")
+    if ctx.state.data.get("guessed"):
+        choices.append(Choice(OTHER_LANGUAGE, ctx.t("other_language")))
     return [ctx.say(question + "\n" + ctx.t("or_share_location"), choices)]
 
 
@@ -125,6 +137,8 @@ def handle_place(ctx: Context) -> Result:
         return _advance(ctx, {PLACE}, [act.SetLocality(place.id)], lead)
     choice = ctx.choice
     parent_id = ctx.state.data.get("parent")
+    if choice == OTHER_LANGUAGE:
+        return FLOW.enter(ctx, LANGUAGE, guessed=False)
     if choice == "back":
         parent = ctx.view.locality(parent_id) if parent_id else None
         return FLOW.enter(ctx, PLACE, parent=parent.parent_id if parent else None)

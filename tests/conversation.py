@@ -6,7 +6,11 @@ import itertools
 from dataclasses import dataclass, field
 
 from flows.messages import Attachment, Incoming, Location, Outgoing
+from flows.i18n import LANGUAGES
 from flows.router import button_data
+
+# A first message in each language: the bot greets in the language it is written in.
+GREETINGS = {"en": "hello", "ru": "Здравствуйте", "es": "hola", "uz": "Assalomu alaykum", "uz-Cyrl": "Ассалому алайкум"}
 
 _ids = itertools.count(1)
 
@@ -65,9 +69,12 @@ class Chat:
         return [c.label for c in menu.choices] if menu else []
 
     def onboard(self, language: str = "English", *places: str) -> None:
-        """The usual first minute: hello, a language, a place, consent."""
-        self.send("hello")
-        self.press(language)
+        """The usual first minute: hello in ``language``, a place, consent."""
+        self.send(GREETINGS[next(code for code, label in LANGUAGES.items() if language.lower() in label.lower())])
+        if language in self.choices:  # the list of languages
+            self.press(language)
+        else:  # greeted in that language, with a way to pick another
+            assert any("🌐" in label for label in self.choices), self.text
         for place in places or ("Sirdaryo", "Guliston", None):
             if place is None:
                 self.press(self.choices[0])

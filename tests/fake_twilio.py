@@ -362,9 +362,15 @@ class Phone:
         return "\n".join(r.body for r in self.read)
 
     async def onboard(self, language: str, latitude: float, longitude: float) -> None:
-        """Hello, a language by its number, a shared location, consent."""
-        await self.send("Hola")
-        await self.send(language)
+        """Hello, a language by its number in the list (4 is Español), a
+        shared location, consent. A Spanish hello is greeted in Spanish: any
+        other language is picked through "🌐 Otro idioma"."""
+        greeting = await self.send("Hola")
+        if language != "4":
+            other = re.search(r"(\d+)\. 🌐", greeting)
+            await self.send(other.group(1) if other else language)
+            if other:
+                await self.send(language)
         await self.send("", "location", Latitude=str(latitude), Longitude=str(longitude), Address="", Label="")
         await self.send("1")
 

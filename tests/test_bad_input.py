@@ -71,7 +71,7 @@ def test_a_typed_language_picks_that_language_and_script(engine, database, typed
     from storage.models import Citizen
 
     chat = Chat(engine, f"typist-{language}-{typed}")
-    chat.send("salom")
+    chat.send("/start")
     chat.send(typed)
     with session_scope(database) as session:
         assert {c.language for c in session.exec(select(Citizen))} == {language}

@@ -26,8 +26,8 @@ def onewindow(*args: str, stdin: str = "", cwd: Path, env: dict | None = None) -
 
 def test_chat_talks_to_the_bot_in_the_terminal(tmp_path):
     conversation = "\n".join([
-        "hello",
-        "5",  # English
+        "/start",
+        "5",  # English, from the list of languages
         "/location 40.4897 68.7842",  # shares a place near Gulistan
         "1",  # yes, I agree
         "Three days without electricity in our street",
@@ -45,7 +45,7 @@ def test_chat_talks_to_the_bot_in_the_terminal(tmp_path):
 @pytest.mark.parametrize("errors", ["strict", "surrogateescape"])  # a UTF-8 locale; the C locale
 def test_a_line_cut_in_the_middle_of_a_character_is_kept_and_answered(tmp_path, errors):
     cut = "Нет воды уже неделю".encode()[:-1]  # the terminal cut the last letter in two
-    typed = b"hello\n3\n/location 40.4897 68.7842\n1\n" + cut + b"\n/quit\n"
+    typed = b"/start\n3\n/location 40.4897 68.7842\n1\n" + cut + b"\n/quit\n"
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_URL"))}
     environment.update(DATA_DIR=str(tmp_path / "data"), PYTHONPATH=str(ROOT), PYTHONIOENCODING=f"utf-8:{errors}")
     result = subprocess.run([sys.executable, "-m", "bot.cli", "chat", "--user", "ali"], input=typed, capture_output=True,
@@ -60,7 +60,7 @@ def test_run_with_no_channel_says_what_to_set_and_opens_the_console(tmp_path):
     result = onewindow("run", stdin="hello\n/quit\n", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "TELEGRAM_BOT_TOKEN" in result.stderr
-    assert "Choose your language" in result.stdout
+    assert "Hello! I am onewindow" in result.stdout and "Other language" in result.stdout
 
 
 def test_classify_prints_one_json_object_a_line(tmp_path):

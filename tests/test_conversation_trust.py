@@ -122,7 +122,7 @@ def test_a_village_not_in_the_list_is_asked_by_name_and_kept_for_staff(engine, d
     with session_scope(database) as session:
         add(session, "console:root", "admin", None, "Root")
     ana = Chat(engine, "ana")
-    ana.send("hola")
+    ana.send("/start")
     ana.press("Español")
     ana.press("Buenos Aires")
     ana.press(ana.choices[0])
@@ -133,7 +133,7 @@ def test_a_village_not_in_the_list_is_asked_by_name_and_kept_for_staff(engine, d
     citizen = citizen_of(database, ana.address)
     assert citizen.locality_id is not None  # the district, for routing
     pedro = Chat(engine, "pedro")
-    pedro.send("hola")
+    pedro.send("/start")
     pedro.press("Español")
     pedro.press("Buenos Aires")
     pedro.press(pedro.choices[0])

@@ -29,7 +29,7 @@ def worked(engine, database):
         add(session, "console:karim", "caseworker", "utilities", "Karim")
         add(session, "console:root", "admin", None, "Root Admin")
     rosa = Chat(engine, "+5492215550134", channel="whatsapp", name="Rosa Giménez")
-    rosa.send("Hola")
+    rosa.send("/start")
     rosa.press("Español")
     rosa.share_location(*GULISTAN)
     rosa.press("yes")

@@ -88,7 +88,9 @@ def say(state: State, citizen: CitizenInfo, text: str = "", **fields):
 @pytest.mark.parametrize(
     "state, citizen, text, reply, flow, step",
     [
-        (State(), NEWCOMER, "hello", "Choose your language", "onboarding", "language"),
+        (State(), NEWCOMER, "/start", "Choose your language", "onboarding", "language"),
+        (State(), NEWCOMER, "hello", "Where do you live?", "onboarding", "place"),
+        (State(), NEWCOMER, "Здравствуйте", "Где вы живёте?", "onboarding", "place"),
         (State("onboarding", "language", {}, 1), NEWCOMER, "русский", "Где вы живёте?", "onboarding", "place"),
         (State("onboarding", "language", {}, 1), NEWCOMER, "Klingon", "Sorry, I can speak only these languages", "onboarding", "language"),
         (MENU, REGULAR, "2", "Your requests:", "my_requests", "list"),

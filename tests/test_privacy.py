@@ -60,7 +60,9 @@ def citizen_of(database, address: str) -> Citizen | None:
 
 def test_declining_consent_keeps_only_the_refusal_and_the_bot_still_answers(rosa, database):
     rosa.send("Hola, soy Rosa Giménez, vivo en Calle Falsa 123 y no tengo agua")
-    onboard(rosa, consent="no")
+    assert "¡Hola! Soy onewindow" in rosa.text  # greeted in Spanish: no list of languages
+    rosa.share_location(*GULISTAN)
+    rosa.press("no")
     assert "no vamos a guardar sus datos" in rosa.text
 
     citizen = citizen_of(database, rosa.address)
@@ -88,7 +90,7 @@ def test_declining_consent_keeps_only_the_refusal_and_the_bot_still_answers(rosa
 
 def test_declining_when_filing_a_request_forgets_the_draft(engine, database):
     ana = Chat(engine, "ana")
-    ana.send("hello")
+    ana.send("/start")
     onboard(ana, "English", consent="no")
     ana.send("The water pipe at Main Street 12 has burst, my name is Ana Ruiz")
     ana.press("Yes, send it")
@@ -103,7 +105,7 @@ def test_declining_when_filing_a_request_forgets_the_draft(engine, database):
 # -- /mydata ------------------------------------------------------------------------
 
 def test_mydata_from_the_middle_of_a_request_then_back_where_she_was(rosa, database):
-    rosa.send("Hola")
+    rosa.send("/start")
     onboard(rosa)
     code = file_request(rosa, "No hay agua en la calle desde el lunes")
     rosa.send("STOP")
@@ -145,7 +147,7 @@ def test_mydata_in_every_language_even_before_onboarding(engine, words, language
 
 
 def test_the_file_holds_everything_and_its_link_works_once_within_the_hour(rosa, database):
-    rosa.send("Hola")
+    rosa.send("/start")
     onboard(rosa)
     code = file_request(rosa, "Se cortó la luz en la calle Rivadavia 450")
     rosa.send("mis datos")
@@ -186,7 +188,7 @@ def staff(database):
 
 
 def test_forget_me_erases_her_and_tells_the_caseworker_and_keeps_the_figures(engine, database, staff, rosa):
-    rosa.send("Hola")
+    rosa.send("/start")
     onboard(rosa)
     open_code = file_request(rosa, "No hay agua en Calle Falsa 123, llamar al 221 555 0134")
     closed_code = file_request(rosa, "Un pozo enorme en la esquina de mi casa en Calle Falsa")
@@ -239,7 +241,7 @@ def test_forget_me_erases_her_and_tells_the_caseworker_and_keeps_the_figures(eng
 
     # Her number no longer leads anywhere: she starts again as someone new.
     rosa.send("Hola")
-    assert "Elija su idioma" in rosa.text and "Choose your language" in rosa.text
+    assert "¡Hola! Soy onewindow" in rosa.text and "🌐 Otro idioma" in rosa.choices  # welcomed as a newcomer
     assert citizen_of(database, rosa.address).id != citizen_id
     karim.send(f"/show {open_code}")
     assert "Falsa" not in karim.text and "Rosa" not in karim.text
@@ -252,14 +254,14 @@ def test_forget_me_erases_her_and_tells_the_caseworker_and_keeps_the_figures(eng
 # -- tracking codes ------------------------------------------------------------------
 
 def test_a_code_tells_nothing_to_anyone_but_its_citizen(engine, rosa):
-    rosa.send("Hola")
+    rosa.send("/start")
     onboard(rosa)
     code = file_request(rosa, "No hay agua en la calle desde el lunes")
     rosa.send(code)
     assert f"Solicitud {code}" in rosa.text
 
     eve = Chat(engine, "+5492215559999", channel="whatsapp")
-    eve.send("Hola")
+    eve.send("/start")
     onboard(eve)
     eve.send(code)
     theirs = eve.text.replace(code, "<code>")
@@ -274,7 +276,7 @@ def test_a_code_tells_nothing_to_anyone_but_its_citizen(engine, rosa):
 # -- retention --------------------------------------------------------------------
 
 def test_closed_requests_are_anonymized_when_the_retention_period_is_over(engine, database, catalog, staff, rosa):
-    rosa.send("Hola")
+    rosa.send("/start")
     onboard(rosa)
     old = file_request(rosa, "Se cortó la luz en Calle Falsa 123")
     still_open = file_request(rosa, "No hay agua en la calle Rivadavia 450")
@@ -315,7 +317,7 @@ def test_months_are_calendar_months(now, months, expected):
 
 def test_after_a_refusal_agreeing_to_file_a_request_keeps_the_request(engine, database):
     ana = Chat(engine, "ana")
-    ana.send("hello")
+    ana.send("/start")
     onboard(ana, "English", consent="no")
     ana.send("The water pipe at Main Street 12 has burst")
     ana.press("Yes, send it")
@@ -327,7 +329,7 @@ def test_after_a_refusal_agreeing_to_file_a_request_keeps_the_request(engine, da
 
 
 def test_help_says_how_to_see_and_delete_ones_data(rosa):
-    rosa.send("Hola")
+    rosa.send("/start")
     onboard(rosa)
     rosa.send("ayuda")
     assert "«mis datos»" in rosa.text and "«borrar mis datos»" in rosa.text

@@ -41,9 +41,7 @@ async def test_on_telegram_the_file_comes_as_a_document_and_forgetting_starts_af
     token, settings = running_bot
     ann = telegram_emulator.user(token, 7301, "Ann Lee", language_code="en")
     await ann.send("/start")
-    await ann.wait_for("Choose your language")
-    await ann.press("English")
-    await ann.wait_for(lambda m: any("Buenos Aires" in b for b in m.button_texts))
+    await ann.wait_for(lambda m: any("Buenos Aires" in b for b in m.button_texts))  # greeted in her app's English
     await ann.press("Buenos Aires Province")
     districts = await ann.wait_for(lambda m: any("La Plata" in b for b in m.button_texts))
     await ann.press(next(b for b in districts.button_texts if "La Plata" in b))
@@ -76,7 +74,7 @@ async def test_on_telegram_the_file_comes_as_a_document_and_forgetting_starts_af
     await ann.press("🗑 Yes, delete my data")
     await ann.wait_for("your personal data has been deleted")
     await ann.send("hello")
-    await ann.wait_for("Choose your language")
+    await ann.wait_for("Hello! I am onewindow")  # a newcomer again
 
     database = make_engine(settings.database)
     with session_scope(database) as session:
@@ -120,5 +118,5 @@ async def test_on_whatsapp_the_file_comes_behind_a_link_that_works_once(whatsapp
     assert "¿Borramos sus datos?" in screen
     assert "borramos sus datos personales" in await rosa.send("1")
     screen = await rosa.send("Hola")
-    assert "Elija su idioma" in screen  # a newcomer again
+    assert "¡Hola! Soy onewindow" in screen  # a newcomer again
     assert whatsapp.twilio.problems == []

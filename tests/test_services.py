@@ -108,7 +108,7 @@ GULISTAN, LA_PLATA = (40.4897, 68.7842), (-34.9214, -57.9544)
 
 
 def onboard(chat: Chat, language: str, place: tuple[float, float]) -> None:
-    chat.send("hello")
+    chat.send("/start")
     chat.press(language)
     chat.share_location(*place)
     while chat.choices and chat.choices[0].startswith("✅"):  # "is that your place?"

@@ -179,7 +179,7 @@ async def test_an_update_is_stored_before_the_200_and_handled_after_a_restart(te
 
     async with Bot(telegram_emulator, database_url, bot.token) as restarted:
         assert await restarted.inbox.start() == 1
-        await rosa.wait_for("Elija su idioma")
+        await rosa.wait_for("¡Hola! Soy onewindow")
         await restarted.until(lambda: restarted.rows(InboxItem) == [])
         assert [m.external_id for m in restarted.rows(Message, direction="in")] == ["51"]
 
@@ -190,7 +190,7 @@ async def test_a_redelivered_update_is_handled_once(bot):
     update = hello(61, 8301)
     answers = await asyncio.gather(*(bot.post(copy.deepcopy(update)) for _ in range(5)))
     assert {a.status_code for a in answers} == {200}
-    await rosa.wait_for("Elija su idioma")
+    await rosa.wait_for("¡Hola! Soy onewindow")
     await bot.until(lambda: bot.rows(InboxItem) == [])
     assert len(bot.rows(Message, direction="in")) == 1
     await asyncio.sleep(0.3)
@@ -206,7 +206,7 @@ async def test_an_update_stored_twice_across_a_crash_is_answered_once(telegram_e
         await bot.inbox.start()
         rosa = telegram_emulator.user(bot.token, 8401, "Rosa", language_code="es")
         assert (await bot.post(hello(71, 8401))).status_code == 200
-        await rosa.wait_for("Elija su idioma")
+        await rosa.wait_for("¡Hola! Soy onewindow")
         await bot.until(lambda: bot.rows(InboxItem) == [])
         from storage import inbox
 
@@ -241,7 +241,7 @@ async def test_long_polling_moves_the_offset_only_past_stored_updates(telegram_e
         polling = asyncio.create_task(bot.inbox.poll(stop, timeout=1))
         dilnoza = telegram_emulator.user(bot.token, 8501, "Dilnoza", language_code="uz")
         await dilnoza.send("Salom")
-        await dilnoza.wait_for("Tilni tanlang")
+        await dilnoza.wait_for("Assalomu alaykum! Men onewindow")
         stop.set()
         await polling
         assert refused, "the store was never asked"

@@ -54,8 +54,9 @@ async def test_an_update_with_the_secret_token_is_served(webhook_bot, telegram_e
     rosa = telegram_emulator.user(token, 8101, "Rosa", language_code="es")
     response = await client.post("/telegram", json=start_update(1, 8101), headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
     assert response.status_code == 200
-    languages = await rosa.wait_for("Elija su idioma")
-    assert "Español" in languages.button_texts
+    await rosa.wait_for("¡Hola! Soy onewindow")  # her app is in Spanish
+    place = await rosa.wait_for("¿Dónde vive?")
+    assert "🌐 Otro idioma" in place.button_texts
 
 
 @pytest.mark.parametrize("headers", [{}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}])

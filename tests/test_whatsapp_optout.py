@@ -92,7 +92,7 @@ async def test_a_newcomers_first_word_can_be_baja_and_she_is_answered_in_spanish
     stranger = Phone(bot, "+5491144445555", "")
     assert "ya no recibirá nuestros avisos" in await stranger.send("baja")
     assert opted_out(bot.database, stranger.address)
-    assert "Elija su idioma" in await stranger.send("hola")  # then onboarding as usual
+    assert "¡Hola! Soy onewindow" in await stranger.send("hola")  # then onboarding as usual
 
 
 async def test_stop_in_the_middle_of_a_request_keeps_her_place(bot):

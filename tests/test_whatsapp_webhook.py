@@ -38,8 +38,8 @@ async def test_a_signed_message_is_stored_answered_at_once_and_replied_to_throug
     [inbound] = stored(bot.database, "in")
     assert (inbound.external_id, inbound.address, inbound.text) == (form["MessageSid"], ROSA, "Hola, buenas tardes")
     sent = await bot.deliver()  # ...the outbox sends the reply
-    assert [r.to for r in sent] == [ROSA, ROSA]  # a welcome, then the languages as a numbered list
-    assert "1. O'zbekcha" in sent[1].body and "5. English" in sent[1].body
+    assert [r.to for r in sent] == [ROSA, ROSA]  # a welcome in Spanish, then the place as a numbered list
+    assert "¡Hola! Soy onewindow" in sent[0].body and "4. 🌐 Otro idioma" in sent[1].body
     assert bot.twilio.problems == []
 
 
