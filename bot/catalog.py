@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 
 from flows.classifier import Classifier, Correction
 from flows.keywords import CategoryTerms, KeywordClassifier
-from flows.geo import nearest
+from flows.geo import haversine_km, nearest
 from flows.routing import Routing
 from flows.service_catalogue import ServiceCatalogue
 from flows.service_search import ServiceIndex
@@ -52,7 +52,7 @@ class Catalog:
         categories = [CategoryInfo(c.id, c.names, c.descriptions) for c in category_rows]
         terms = [CategoryTerms(c.id, tuple(word for words in c.keywords.values() for word in words)) for c in category_rows]
         localities = {
-            row.id: LocalityInfo(row.id, row.kind, row.parent_id, row.names, row.latitude, row.longitude)
+            row.id: LocalityInfo(row.id, row.kind, row.parent_id, row.names, row.latitude, row.longitude, row.country)
             for row in locality_rows
         }
         children: dict[str | None, list[LocalityInfo]] = {}
@@ -95,6 +95,26 @@ class Catalog:
             places.append(locality_id)
             locality_id = self.localities[locality_id].parent_id
         return places
+
+    def areas_around(self, locality_id: str) -> list[str]:
+        """The district, then the region, around a locality."""
+        return self.places_of(locality_id)[1:]
+
+    def within(self, area_id: str) -> list[str]:
+        """An area and every locality inside it."""
+        found, todo = [], [area_id]
+        while todo:
+            place = todo.pop()
+            found.append(place)
+            todo += [child.id for child in self.children.get(place, [])]
+        return found
+
+    def distance(self, a: str, b: str) -> float:
+        """Kilometres between two localities; infinity when one has no coordinates."""
+        one, other = self.localities.get(a), self.localities.get(b)
+        if one is None or other is None or None in (one.latitude, one.longitude, other.latitude, other.longitude):
+            return float("inf")
+        return haversine_km(one.latitude, one.longitude, other.latitude, other.longitude)
 
     def department_for(self, category_id: str, locality_id: str | None) -> str | None:
         return self.routing.department_for(category_id, self.places_of(locality_id))

@@ -19,6 +19,8 @@ COMMANDS = {
     "staff": "bot.commands.staff",
     "export": "bot.commands.export",
     "outbox": "bot.commands.outbox",
+    "visits": "bot.commands.visits",
+    "report": "bot.commands.report",
 }
 
 

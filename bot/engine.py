@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from sqlalchemy.engine import Engine as Database
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from bot import answers, privacy
+from bot import answers, privacy, visits
 from bot.catalog import Catalog
 from bot.view import StoreView
 from flows import actions as act
@@ -180,6 +180,9 @@ class Engine:
                 answers.apply(conn, citizen.id, action)
             case act.EraseAfterRefusal() | act.SendMyData() | act.ForgetMe() | act.KeepNoWords():
                 privacy.apply(conn, citizen.id, action, inbound, handled.replies)
+            case act.BookVisit() | act.CancelBooking() | act.SubscribeVisits() | act.NoteQuestion():
+                visits.apply(conn, citizen, action, changes.get("locality_id", citizen.locality_id),
+                             changes.get("language", citizen.language), msg.address, handled.replies)
             case _:
                 raise TypeError(f"unknown action {action!r}")
         return None

@@ -12,10 +12,10 @@ from bot.catalog import Catalog
 from flows.classifier import Classification
 from flows.tracking import new_code
 from flows.service_search import ServiceIndex
-from flows.view import CategoryInfo, CitizenInfo, LocalityInfo, PersonalData, RequestInfo, VisitInfo
+from flows.view import BookingInfo, CategoryInfo, CitizenInfo, LocalityInfo, PersonalData, RequestInfo, VisitInfo
 from storage import message_path as path
-from storage import privacy
-from storage.models import Citizen
+from storage import privacy, visits
+from storage.models import Citizen, Visit, utcnow
 
 
 class StoreView:
@@ -24,6 +24,7 @@ class StoreView:
         self._citizen_id = citizen.id
         self._catalog = catalog
         self._make_code = make_code
+        self._reader: Session | None = None
         self.citizen = CitizenInfo(
             citizen.id, citizen.language, citizen.locality_id, citizen.consent, citizen.display_name,
             broadcasts_opted_out=citizen.broadcasts_opted_out_at is not None,
@@ -40,8 +41,41 @@ class StoreView:
 
     def next_visits(self, locality_id: str | None, service_id: str | None = None, limit: int = 3) -> list[VisitInfo]:
         """The next mobile-unit visits to a locality (offering ``service_id``
-        when given), soonest first. No visits are scheduled yet."""
+        when given), soonest first."""
+        if not locality_id:
+            return []
+        return [_visit_info(v) for v in visits.upcoming(self._session, [locality_id], utcnow(), service_id, limit)]
+
+    def nearby_visits(self, locality_id: str, service_id: str | None = None, limit: int = 3) -> list[VisitInfo]:
+        """Visits elsewhere in the citizen's district, else their region; the
+        nearest places first, then the soonest."""
+        for area in self._catalog.areas_around(locality_id):
+            places = [p for p in self._catalog.within(area) if p != locality_id]
+            found = visits.upcoming(self._session, places, utcnow(), service_id)
+            if found:
+                found.sort(key=lambda v: (self._catalog.distance(locality_id, v.locality_id), v.starts_at))
+                return [_visit_info(v) for v in found[:limit]]
         return []
+
+    def visit(self, visit_id: int) -> VisitInfo | None:
+        found = self._session.get(Visit, visit_id)
+        return _visit_info(found) if found is not None and found.status == "planned" and found.ends_at > utcnow() else None
+
+    def places_left(self, visit_id: int, service_id: str) -> int | None:
+        found = self._session.get(Visit, visit_id)
+        return visits.places_left(self._session, found, service_id) if found is not None else 0
+
+    def my_bookings(self) -> list[BookingInfo]:
+        return [BookingInfo(b.id, _visit_info(v), b.service_id, b.number) for b, v in visits.bookings_of(self._session, self._citizen_id, utcnow())]
+
+    def subscribed(self, locality_id: str) -> bool:
+        return visits.subscribed(self._session, self._citizen_id, locality_id)
+
+    @property
+    def _session(self) -> Session:
+        if self._reader is None:
+            self._reader = Session(bind=self._conn)
+        return self._reader
 
     def classify(self, text: str) -> Classification:
         return self._catalog.current_classifier(self._conn).classify(text)
@@ -84,3 +118,7 @@ class StoreView:
 
     def _info(self, r: Row) -> RequestInfo:
         return RequestInfo(r.code, r.category_id, r.status, r.text, r.created_at, r.updated_at, mine=r.citizen_id == self._citizen_id)
+
+
+def _visit_info(visit: Visit) -> VisitInfo:
+    return VisitInfo(visit.id, visit.locality_id, visit.starts_at, visit.ends_at, tuple(visit.services or ()))

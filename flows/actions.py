@@ -126,6 +126,40 @@ class KeepNoWords:
 
 PRIVACY_ACTIONS = (EraseAfterRefusal, SendMyData, ForgetMe, KeepNoWords)
 
-Action = SetLanguage | SetLocality | NamePlace | SetConsent | SubmitRequest | FlagForPerson | SetBroadcastOptOut | LinkPhone | ConfirmResolved | RateRequest | AnswerRequest | EraseAfterRefusal | SendMyData | ForgetMe | KeepNoWords
+@dataclass(frozen=True)
+class BookVisit:
+    """Book the citizen a place for ``service_id`` at a visit. The reply
+    that announces it carries :attr:`NUMBER` where the queue number goes:
+    the number is only known once the place is taken, in the transaction."""
+
+    NUMBER = "⟪№⟫"
+
+    visit_id: int
+    service_id: str
+
+
+@dataclass(frozen=True)
+class CancelBooking:
+    booking_id: int
+
+
+@dataclass(frozen=True)
+class SubscribeVisits:
+    """Tell the citizen of every visit to ``locality_id`` (``on``), or stop."""
+
+    locality_id: str
+    on: bool
+
+
+@dataclass(frozen=True)
+class NoteQuestion:
+    """The citizen asked about a service (None: about visits): demand, for planners."""
+
+    service_id: str | None
+    visit_scheduled: bool
+
+
+Action = (SetLanguage | SetLocality | NamePlace | SetConsent | SubmitRequest | FlagForPerson | SetBroadcastOptOut | LinkPhone | ConfirmResolved | RateRequest | AnswerRequest | EraseAfterRefusal | SendMyData | ForgetMe | KeepNoWords
+          | BookVisit | CancelBooking | SubscribeVisits | NoteQuestion)
 
 __all__ = ["Action", "SetLanguage", "SetLocality", "SetConsent", "SubmitRequest", "FlagForPerson"]

@@ -7,7 +7,7 @@ those words already taken down.
 
 from __future__ import annotations
 
-from flows import intent, services, status
+from flows import intent, services, status, visits
 from flows.core import Context, Flow, Result, Step, go
 from flows.messages import Choice
 from flows.request import draft_from
@@ -31,6 +31,7 @@ ITEMS = {
     "help": ("menu_help", "help"),
     "settings": ("menu_settings", "settings"),
     "services": ("menu_services", "services"),
+    "visits": ("menu_visits", "visits"),
 }
 
 
@@ -43,6 +44,8 @@ def prompt(ctx: Context) -> list:
 
 
 def handle(ctx: Context) -> Result:
+    if ctx.choice == "visits":
+        return visits.show(ctx)
     if ctx.choice in ITEMS:
         return go(ctx, ITEMS[ctx.choice][1])
     return answer(ctx)
@@ -57,6 +60,8 @@ def answer(ctx: Context) -> Result:
         return FLOW.enter(ctx, lead=[status.describe(ctx, code)])
     if fold(text).strip(" !.") in GREETINGS:
         return FLOW.enter(ctx, lead=[ctx.say(ctx.t("greeting"))])
+    if text and visits.asks_about_visits(text):
+        return visits.show(ctx)
     found = ctx.view.classify(text) if text else None
     if text and not ctx.msg.attachments and not ctx.msg.location:
         best = ctx.view.service_index().search(text, limit=1, locality_id=ctx.view.citizen.locality_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows import answer, closure, help, menu, my_requests, onboarding, person, privacy, request, services, settings, status
+from flows import answer, closure, help, menu, my_requests, onboarding, person, privacy, request, services, settings, status, visits
 from flows.core import Context, Flow, Result
 
 FLOWS: dict[str, Flow] = {
@@ -20,6 +20,7 @@ FLOWS: dict[str, Flow] = {
         answer.FLOW,
         privacy.FLOW,
         services.FLOW,
+        visits.FLOW,
     )
 }
 

@@ -10,6 +10,7 @@ in, so asking first never costs them a request.
 
 from __future__ import annotations
 
+from flows import actions as act
 from flows.core import Context, Flow, Result, Step, go
 from flows.messages import Choice
 from flows.request import draft_from
@@ -24,8 +25,19 @@ def answer_question(ctx: Context, found=None) -> Result:
     results = ctx.view.service_index().search(ctx.text, limit=1 + ALTERNATIVES, locality_id=ctx.view.citizen.locality_id)
     if not results:
         return FLOW.enter(ctx, TOPICS, lead=[ctx.say(ctx.t("services_not_found"))], asked=ctx.text, **_draft(ctx, found))
-    return FLOW.enter(ctx, ANSWER, service=results[0].service.id, others=[r.service.id for r in results[1:]],
-                      asked=ctx.text, **_draft(ctx, found))
+    result = FLOW.enter(ctx, ANSWER, service=results[0].service.id, others=[r.service.id for r in results[1:]],
+                        asked=ctx.text, **_draft(ctx, found))
+    return _noted(ctx, result, results[0].service)
+
+
+def _noted(ctx: Context, result: Result, service: Service) -> Result:
+    """Count the question for planners: a mobile-unit service asked about
+    where no visit brings it is where a unit is needed."""
+    locality = ctx.view.citizen.locality_id
+    if locality:
+        scheduled = bool(ctx.view.next_visits(locality, service.id, limit=1))
+        result.actions.append(act.NoteQuestion(service.id, scheduled))
+    return result
 
 
 def ask_which(ctx: Context, found=None) -> Result:

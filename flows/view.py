@@ -10,9 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from flows.classifier import Classification
 from flows.service_search import ServiceIndex
+
+
+# Where each country's localities keep their clocks (one zone per country
+# served today; a country with several zones would name them per region).
+TIME_ZONES = {"UZ": "Asia/Tashkent", "AR": "America/Argentina/Buenos_Aires"}
 
 
 @dataclass(frozen=True)
@@ -33,9 +39,15 @@ class LocalityInfo:
     names: dict[str, str]
     latitude: float | None = None
     longitude: float | None = None
+    country: str | None = None
 
     def name(self, language: str) -> str:
         return self.names.get(language) or self.names.get("en") or next(iter(self.names.values()), self.id)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The locality's time zone: visit times and reminders are local."""
+        return ZoneInfo(TIME_ZONES.get(self.country or "", "UTC"))
 
 
 @dataclass(frozen=True)
@@ -53,13 +65,23 @@ class CategoryInfo:
 
 @dataclass(frozen=True)
 class VisitInfo:
-    """A mobile-unit visit to a locality, as a service answer shows it."""
+    """A mobile-unit visit to a locality (times in UTC)."""
 
     id: int
     locality_id: str
     starts_at: datetime
     ends_at: datetime
     service_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class BookingInfo:
+    """The citizen's place in the queue at a visit."""
+
+    id: int
+    visit: VisitInfo
+    service_id: str
+    number: int
 
 
 @dataclass(frozen=True)
@@ -115,3 +137,13 @@ class View(Protocol):
     def service_index(self) -> ServiceIndex: ...
 
     def next_visits(self, locality_id: str | None, service_id: str | None = None, limit: int = 3) -> list[VisitInfo]: ...
+
+    def nearby_visits(self, locality_id: str, service_id: str | None = None, limit: int = 3) -> list[VisitInfo]: ...
+
+    def visit(self, visit_id: int) -> VisitInfo | None: ...
+
+    def places_left(self, visit_id: int, service_id: str) -> int | None: ...
+
+    def my_bookings(self) -> list[BookingInfo]: ...
+
+    def subscribed(self, locality_id: str) -> bool: ...

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from flows.masking import log_failure
-from notifications import jobs, retention
+from notifications import jobs, retention, visits
 from storage import leases
 from storage.models import utcnow
 
@@ -51,6 +51,7 @@ class Scheduler:
             "deadlines": (lambda now: jobs.check_deadlines(self.database, self.catalog, now), check_minutes),
             "unconfirmed": (lambda now: jobs.close_unconfirmed(self.database, now), 60),
             "retention": (lambda now: retention.anonymize_expired(self.database, self.retention_months, now), 60),
+            "visit_reminders": (lambda now: visits.send_reminders(self.database, self.catalog, now), 5),
         }
 
     def start(self) -> None:

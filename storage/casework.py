@@ -74,8 +74,9 @@ def queue_once(session: Session, key: str, address: str, text: str, *, choices: 
     values = _outbound(address, text, choices, menu_id, citizen_id, request_id, template, template_variables)
     values.update(dedupe_key=key, created_at=utcnow(), attempts=0)
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    done = session.execute(insert(Message.__table__).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]))
-    return done.rowcount == 1
+    table = Message.__table__
+    done = session.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id))
+    return done.first() is not None  # rowcount is not reliable here on every driver
 
 
 def _outbound(address, text, choices, menu_id, citizen_id, request_id, template, template_variables) -> dict:

@@ -4,6 +4,7 @@ and an engine with a recording outbox."""
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import uuid
 
@@ -71,11 +72,24 @@ def migrated_postgres(postgres_url):
     return postgres_url
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory):
+    """One SQLite store brought up to date and seeded once a session; each
+    test gets a copy of the file, the same bytes a first start would write."""
+    from bot.wiring import open_store
+
+    path = tmp_path_factory.mktemp("template") / "store.sqlite3"
+    open_store(f"sqlite:///{path}").dispose()
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request, tmp_path):
     """The same test on a SQLite file and on PostgreSQL."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.sqlite3'}"
+        store = tmp_path / "store.sqlite3"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), store)
+        return f"sqlite:///{store}"
     url = request.getfixturevalue("migrated_postgres")
     _truncate(url)
     return url

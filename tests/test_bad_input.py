@@ -32,7 +32,7 @@ def test_each_kind_of_bad_input_gets_an_answer_in_the_citizens_language(olga, da
 
     olga.send("")
     assert "Я не получил ни одного слова" in olga.text
-    assert len(olga.choices) == 7  # and the menu again, to carry on
+    assert len(olga.choices) == 8  # and the menu again, to carry on
     olga.send("🙂🙂🙂")
     assert "Я не получил ни одного слова" in olga.text
     olga.send("/frobnicate")

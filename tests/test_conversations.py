@@ -129,10 +129,10 @@ def test_menu_and_cancel_work_from_any_step_in_every_language(engine, language, 
     chat.press(chat.choices[0])  # a new request
     assert not chat.choices  # the bot waits for the description
     chat.send(cancel)
-    assert len(chat.choices) == 7  # back at the main menu
+    assert len(chat.choices) == 8  # back at the main menu
     chat.press(chat.choices[2])  # status by code
     chat.send(menu)
-    assert len(chat.choices) == 7
+    assert len(chat.choices) == 8
 
 
 def test_state_survives_a_restart(database, catalog):
@@ -173,7 +173,7 @@ def test_a_failing_flow_apologises_and_keeps_the_message_for_a_person(ana, datab
         assert kept.text == "something the menu cannot take" and "boom" in kept.error
     monkeypatch.undo()
     ana.send("menu")
-    assert len(ana.choices) == 7  # and the bot keeps serving
+    assert len(ana.choices) == 8  # and the bot keeps serving
 
 
 def test_a_stale_button_is_recognised(ana):

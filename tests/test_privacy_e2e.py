@@ -49,7 +49,7 @@ async def test_on_telegram_the_file_comes_as_a_document_and_forgetting_starts_af
     await ann.press("City Bell")
     await ann.wait_for("Do you agree?")
     await ann.press("Yes, I agree")
-    await ann.wait_for(lambda m: len(m.buttons) == 7)
+    await ann.wait_for(lambda m: len(m.buttons) == 8)
     await ann.send("The street light on 14 and 470 has been off for a week")
     confirm = await ann.wait_for(lambda m: len(m.buttons) == 3)
     await ann.press(confirm.buttons[0]["text"])

@@ -23,8 +23,8 @@ async def test_telegram_a_question_is_answered_and_not_what_i_need_files_it(tele
     await aziz.share_location(40.4897, 68.7842)
     consent = await aziz.wait_for(lambda m: len(m.buttons) == 2)
     await aziz.press(consent.buttons[0]["text"])
-    menu = await aziz.wait_for(lambda m: len(m.buttons) == 7)
-    assert "🏛 Services and visit days" in menu.button_texts
+    menu = await aziz.wait_for(lambda m: len(m.buttons) == 8)
+    assert "🏛 Services" in menu.button_texts and "🚐 Mobile office visits" in menu.button_texts
 
     await aziz.send("what do I need for a travel pasport?")  # a typo
     answer = await aziz.wait_for("What to bring:")

@@ -50,7 +50,7 @@ async def test_a_citizen_files_a_request_and_asks_its_status(telegram_emulator, 
     await dilnoza.wait_for(lambda m: "yes" in str(m.reply_markup))
     consent = (await dilnoza.messages())[-1]
     await dilnoza.press(consent.buttons[0]["text"])
-    await dilnoza.wait_for(lambda m: len(m.buttons) == 7)  # the main menu
+    await dilnoza.wait_for(lambda m: len(m.buttons) == 8)  # the main menu
 
     await dilnoza.send("Mahallamizda uch kundan beri svet yo'q, elektr tarmog'i buzilgan")
     confirm = await dilnoza.wait_for(lambda m: len(m.buttons) == 3)
@@ -98,7 +98,7 @@ async def test_a_caseworker_works_a_request_with_the_citizen_on_telegram(telegra
     await citizen.share_location(40.4897, 68.7842)
     consent = await citizen.wait_for(lambda m: len(m.buttons) == 2)
     await citizen.press(consent.buttons[0]["text"])
-    await citizen.wait_for(lambda m: len(m.buttons) == 7)
+    await citizen.wait_for(lambda m: len(m.buttons) == 8)
     await citizen.send("No electricity in our street for three days")
     confirm = await citizen.wait_for("Is that right?")
     await citizen.press(confirm.buttons[0]["text"])

@@ -24,8 +24,10 @@ LATIN_WORD = re.compile(r"[A-Za-z]+")
 # example tracking code KX7-4MP.
 LATIN_ALLOWED = {"onewindow", "KX", "MP"}
 # Staff texts also show what caseworkers type or read as is: slash commands
-# (/reopen, /merge), the usage words CODE, PRIMARY, ID and remove, and the time zone UTC.
-STAFF_LATIN_ALLOWED = LATIN_ALLOWED | {"CODE", "PRIMARY", "ID", "remove", "UTC"}
+# (/reopen, /merge), the usage words CODE, PRIMARY, ID and remove, the time zone UTC,
+# and /visit's words and its date and time pattern (typed as shown: 2026-12-08 09:00-13:00).
+STAFF_LATIN_ALLOWED = LATIN_ALLOWED | {"CODE", "PRIMARY", "ID", "remove", "UTC", "add", "list", "move", "cancel", "show", "came", "limit",
+                                       "YYYY", "MM", "DD", "HH", "N"}
 SLASH_COMMAND = re.compile(r"/[a-z_]+")
 FANCY_APOSTROPHES = "ʻʼ‘’`´"
 

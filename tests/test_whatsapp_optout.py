@@ -116,6 +116,6 @@ def test_slash_stop_and_slash_start_on_telegram(engine, database):
     with session_scope(database) as session:
         assert session.exec(select(Citizen)).one().broadcasts_opted_out_at is not None
     ali.send("/start")
-    assert "вы снова будете получать наши объявления" in ali.text and len(ali.choices) == 7
+    assert "вы снова будете получать наши объявления" in ali.text and len(ali.choices) == 8
     with session_scope(database) as session:
         assert session.exec(select(Citizen)).one().broadcasts_opted_out_at is None

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from handlers.staff import learning, outbox, places, queue, requests, team
+from handlers.staff import learning, outbox, places, queue, requests, team, visits
 from handlers.staff.context import Desk
 
 
@@ -36,6 +36,8 @@ COMMANDS: dict[str, Command] = {
     "find": Command(queue.find, "/find words", "staff_help_find"),
     "stats": Command(queue.stats, "/stats [days]", "staff_help_stats"),
     "places": Command(places.places, "/places", "staff_help_places"),
+    "visit": Command(visits.visit, "/visit add|list|move|cancel|show|came", "staff_help_visit"),
+    "demand": Command(visits.demand, "/demand [region|district]", "staff_help_demand", role="supervisor"),
     "staff": Command(team.staff, "/staff add|list|remove|invite", "staff_help_staff", role="admin"),
     "outbox": Command(outbox.outbox, "/outbox [failed|held] | retry ID…|all|failed|held", "staff_help_outbox", role="admin"),
 }

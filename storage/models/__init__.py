@@ -20,6 +20,7 @@ from storage.models.messages import Message
 from storage.models.privacy import AuditEntry, DataExport
 from storage.models.requests import Request, RequestEvent
 from storage.models.staff import Caseworker, StaffInvite
+from storage.models.visits import Booking, ServiceQuestion, Visit, VisitSubscription
 
 __all__ = [
     "utcnow",
@@ -31,4 +32,5 @@ __all__ = [
     "AuditEntry", "DataExport",
     "Request", "RequestEvent",
     "Caseworker", "StaffInvite",
+    "Booking", "ServiceQuestion", "Visit", "VisitSubscription",
 ]
