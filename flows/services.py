@@ -15,6 +15,7 @@ from flows.core import Context, Flow, Result, Step, go
 from flows.messages import Choice
 from flows.request import draft_from
 from flows.service_catalogue import Service
+from flows.visits import when as visit_time
 
 TOPICS, LIST, ANSWER, WHICH = "topics", "list", "answer", "which"
 ALTERNATIVES = 2  # other likely services offered under an answer
@@ -157,8 +158,7 @@ def _where(ctx: Context, service: Service) -> list[str]:
         visits = ctx.view.next_visits(locality, service.id, limit=1) if locality else []
         if visits:
             visit, place = visits[0], ctx.view.locality(visits[0].locality_id)
-            when = f"{visit.starts_at:%d.%m %H:%M}–{visit.ends_at:%H:%M}"
-            lines.append(ctx.t("services_mobile_visit", when=when, place=place.name(lang) if place else visit.locality_id))
+            lines.append(ctx.t("services_mobile_visit", when=visit_time(ctx, visit), place=place.name(lang) if place else visit.locality_id))
         elif locality:
             lines.append(ctx.t("services_mobile_soon"))
     if centre := _nearest_centre(ctx, service):

@@ -339,3 +339,11 @@ def test_demand_counts_bookings_requests_questions_and_subscribers_most_needed_f
     assert top.endswith("· 0 · 0 · 1 · 1"), top  # bookings · open requests · questions · subscribers
     sara.send("/demand Buenos Aires")
     assert "No demand recorded yet" in sara.text
+
+
+def test_a_service_answer_names_the_next_visit_that_brings_it_in_local_time(engine, database, staff, ana):  # noqa: F811
+    ana.send("what documents do I need for my first ID card?")
+    assert "no visit to your place is scheduled yet" in ana.text
+    plan(engine, place_of(database, ana), services=ID_CARD)
+    ana.send("what documents do I need for my first ID card?")
+    assert "Mobile office: " in ana.text and "09:00–13:00" in ana.text  # Tashkent time, as planned
