@@ -21,6 +21,7 @@ COMMANDS = {
     "outbox": "bot.commands.outbox",
     "visits": "bot.commands.visits",
     "report": "bot.commands.report",
+    "import": "bot.commands.import_requests",
 }
 
 

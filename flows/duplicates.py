@@ -185,10 +185,12 @@ def likeness(a: str, b: str) -> float:
 
 
 def phone_key(e164: str | None) -> str | None:
-    """A phone as compared: Argentine mobiles with and without the 9 are one."""
+    """A phone as compared. Argentine numbers by their last eight digits: a
+    mobile written with or without the 9, with the 15 and with or without
+    its area code ("15-5566-2211" and "+54 9 11 5566-2211") is one number."""
     if not e164:
         return None
-    return "+54" + e164[4:] if e164.startswith("+549") else e164
+    return "+54…" + e164[-8:] if e164.startswith("+54") else e164
 
 
 _PARTICLES = frozenset({"de", "del", "la", "las", "los", "y", "da", "di", "van", "von", "ibn", "ogli", "qizi", "kizi"})

@@ -42,6 +42,8 @@ class Request(SQLModel, table=True):
     closed_at: datetime | None = when(default=None)
     # Personal data removed (the citizen asked, or the retention period ran out); the row stays for statistics.
     anonymized_at: datetime | None = when(default=None, index=True)
+    # A row of an old spreadsheet (``onewindow import requests``): the same row is imported once.
+    import_key: str | None = Field(default=None, max_length=40, unique=True)
 
 
 class RequestEvent(SQLModel, table=True):
