@@ -23,9 +23,11 @@ from dataclasses import asdict, dataclass, field
 
 from sqlalchemy.engine import Engine as Database
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session
 
 from bot import answers, privacy, visits
 from bot.catalog import Catalog
+from flows.duplicates import RULES, Rules
 from bot.view import StoreView
 from flows import actions as act
 from flows.core import State
@@ -36,7 +38,7 @@ from flows.router import respond
 from flows.storable import storable
 from flows.tracking import new_code
 from handlers.staff import StaffDesk
-from storage import identities
+from storage import groups, identities
 from storage import message_path as path
 from storage.models import utcnow
 
@@ -63,9 +65,11 @@ class Engine:
         *,
         on_queued: Callable[[], None] | None = None,
         make_code: Callable[[], str] = new_code,
+        duplicate_rules: Rules = RULES,
     ):
         self.database = database
         self.catalog = catalog
+        self.duplicate_rules = duplicate_rules
         self.on_queued = on_queued or (lambda: None)
         self._make_code = make_code
         self.desk = StaffDesk(database, catalog)
@@ -131,7 +135,7 @@ class Engine:
                 path.unblock(conn, msg.address)  # writing to us again means we may answer again
             state = State(conversation.flow, conversation.step, dict(conversation.data or {}), conversation.version) if conversation else State()
 
-            result = respond(state, msg, StoreView(conn, citizen, self.catalog, self._make_code))
+            result = respond(state, msg, StoreView(conn, citizen, self.catalog, self._make_code, self.duplicate_rules))
 
             handled = Handled(replies=result.replies)
             inbound = inbound_values(msg, citizen.id, "processed")
@@ -173,6 +177,7 @@ class Engine:
                 values = _request_values(action, citizen.id, locality, language, msg)
                 values["department_id"] = self.catalog.department_for(action.category_id, locality)
                 request_id = path.insert_request(conn, values, actor=f"citizen:{citizen.id}")
+                groups.link_at_intake(Session(bind=conn), request_id, self.duplicate_rules)
                 inbound["request_id"] = request_id
                 handled.request_codes.append(action.code)
                 return request_id

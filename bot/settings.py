@@ -59,6 +59,10 @@ class Settings:
     outbox_alert_due: int = 1000  # /healthz turns 503 past this many messages waiting to go...
     outbox_alert_age_minutes: float = 15.0  # ...or when the oldest has waited this long...
     outbox_alert_failed: int = 20  # ...or when this many were given up in the last 24 hours (0: never)
+    duplicate_mine_days: int = 30  # "you already asked this": the citizen's own open requests this recent
+    duplicate_person_days: int = 183  # the same person, the same need, within this many days, is one case
+    duplicate_neighbour_days: int = 30  # neighbours' reports of one problem within this many days are one group
+    duplicate_likeness: float = 85.0  # neighbours naming no common topic: words at least this alike (0-100)
 
     @classmethod
     def load(cls, env_file: str | Path = ".env", environ: dict[str, str] | None = None) -> Settings:
@@ -70,6 +74,14 @@ class Settings:
                 continue
             values[f.name] = type(f.default)(raw) if not isinstance(f.default, str) else raw
         return cls(**values)
+
+    @property
+    def duplicate_rules(self):
+        """The thresholds of :mod:`flows.duplicates` (defaults chosen on two old sheets: bench/duplicates.py)."""
+        from flows.duplicates import Rules
+
+        return Rules(person_days=self.duplicate_person_days, neighbour_days=self.duplicate_neighbour_days,
+                     neighbour_likeness=self.duplicate_likeness, mine_days=self.duplicate_mine_days)
 
     @property
     def database(self) -> str:

@@ -14,17 +14,20 @@ from flows.tracking import new_code
 from flows.service_search import ServiceIndex
 from flows.view import BookingInfo, CategoryInfo, CitizenInfo, LocalityInfo, PersonalData, RequestInfo, VisitInfo
 from storage import message_path as path
-from storage import privacy, visits
+from flows.duplicates import RULES, Rules
+from storage import groups, privacy, visits
 from storage.models import Citizen, Visit, utcnow
 
 
 class StoreView:
-    def __init__(self, conn: Connection, citizen: Row, catalog: Catalog, make_code: Callable[[], str] = new_code):
+    def __init__(self, conn: Connection, citizen: Row, catalog: Catalog, make_code: Callable[[], str] = new_code,
+                 duplicate_rules: Rules = RULES):
         self._conn = conn
         self._citizen_id = citizen.id
         self._catalog = catalog
         self._make_code = make_code
         self._reader: Session | None = None
+        self._duplicate_rules = duplicate_rules
         self.citizen = CitizenInfo(
             citizen.id, citizen.language, citizen.locality_id, citizen.consent, citizen.display_name,
             broadcasts_opted_out=citizen.broadcasts_opted_out_at is not None,
@@ -56,6 +59,11 @@ class StoreView:
                 found.sort(key=lambda v: (self._catalog.distance(locality_id, v.locality_id), v.starts_at))
                 return [_visit_info(v) for v in found[:limit]]
         return []
+
+    def similar_open_request(self, text: str, category_id: str) -> RequestInfo | None:
+        """The citizen's own open request for the same need, filed lately."""
+        found = groups.similar_mine(self._session, self._citizen_id, text, category_id, self._duplicate_rules)
+        return RequestInfo(found.code, found.category_id, found.status, found.text, found.created_at, found.updated_at) if found else None
 
     def visit(self, visit_id: int) -> VisitInfo | None:
         found = self._session.get(Visit, visit_id)

@@ -74,6 +74,7 @@ class Rules:
     person_likeness: float = 45.0  # the same person, no topic named: words at least this alike (and one category)
     person_any_category: float = 80.0  # ...or words this alike whatever the category
     neighbour_likeness: float = 85.0  # neighbours, no shared topic named: near-identical words
+    mine_days: int = 30  # at intake, the citizen's own open requests this recent are offered ("you already asked this")
 
 
 RULES = Rules()

@@ -12,7 +12,7 @@ from flows.core import Context, Flow, Result, Step, go
 from flows.i18n import language_from_words
 from flows.messages import Attachment, Choice
 
-DESCRIBE, CONFIRM, CHOOSE, CONSENT = "describe", "confirm", "choose", "consent"
+DESCRIBE, CONFIRM, CHOOSE, CONSENT, SAME = "describe", "confirm", "choose", "consent", "same"
 MAX_TEXT = 4000  # what a request keeps of one message; the message itself is stored whole
 
 
@@ -159,6 +159,9 @@ def submit(ctx: Context, category_id: str, *, consent_given: bool = False, kind:
     if not (consent_given or ctx.view.citizen.consent):
         return FLOW.enter(ctx, CONSENT, **{**data, "chosen": category_id, "kind": data.get("kind", kind)})
     kind = data.get("kind", kind)
+    if kind == "request" and data.get("text") and not data.get("new_anyway"):
+        if same := ctx.view.similar_open_request(data["text"], category_id):
+            return FLOW.enter(ctx, SAME, **{**data, "chosen": category_id, "same": same.code})
     code = ctx.view.new_code()
     location = data.get("location") or [None, None]
     attachments = tuple(Attachment(**a) for a in data.get("attachments", []))
@@ -182,6 +185,25 @@ def submit(ctx: Context, category_id: str, *, consent_given: bool = False, kind:
     return go(ctx, "menu", ack, actions=actions)
 
 
+# -- "you already asked this" ----------------------------------------------
+
+def prompt_same(ctx: Context) -> list:
+    code = ctx.state.data.get("same", "")
+    choices = [Choice("add", ctx.t("same_add", code=code)), Choice("new", ctx.t("same_new"))]
+    return [ctx.say(ctx.t("same_asked", code=code), choices)]
+
+
+def handle_same(ctx: Context) -> Result:
+    data = ctx.state.data
+    if ctx.choice == "add":
+        attachments = tuple(Attachment(**a) for a in data.get("attachments", []))
+        added = act.AnswerRequest(data["same"], data.get("text", ""), attachments)
+        return go(ctx, "menu", ctx.say(ctx.t("same_added", code=data["same"])), actions=[added])
+    if ctx.choice == "new":
+        return submit(ctx.with_state(ctx.state.with_data(new_anyway=True)), data.get("chosen") or "other")
+    return FLOW.reprompt(ctx, ctx.say(ctx.t("please_choose")))
+
+
 FLOW = Flow(
     name="request",
     first=DESCRIBE,
@@ -190,5 +212,6 @@ FLOW = Flow(
         CONFIRM: Step(prompt_confirm, handle_confirm),
         CHOOSE: Step(prompt_choose, handle_choose),
         CONSENT: Step(prompt_consent, handle_consent),
+        SAME: Step(prompt_same, handle_same),
     },
 )

@@ -33,6 +33,8 @@ def file_request(chat: Chat, words: str = "No electricity in our street for thre
     chat.send(words)
     # Sure of the topic: "Yes, send it"; not sure: its likeliest topic, first in the list.
     chat.press("yes" if any("Yes" in label for label in chat.choices) else chat.choices[0])
+    if any("it is a new request" in label for label in chat.choices):  # "you already asked this": no, it is new
+        chat.press("it is a new request")
     return chat.handled.request_codes[0]
 
 

@@ -92,3 +92,4 @@ async def test_whatsapp_a_citizen_asks_in_spanish_and_books_a_place_by_number(bo
     with session_scope(bot.database) as session:
         assert [(b.number, b.service_id, b.address) for b in session.exec(select(Booking))] == [(1, "ar-food-card", rosa.address)]
     assert bot.twilio.problems == []
+

@@ -10,6 +10,7 @@ from flows.duplicates import Candidate, similar
 from flows.lifecycle import FINISHED, OPEN, can_move
 from flows.messages import Choice
 from flows.masking import mask
+from storage import groups
 from storage.models import Caseworker, Citizen, Department, Message, Request, RequestEvent, utcnow
 
 LABELS = {
@@ -44,6 +45,8 @@ def line(desk, request: Request) -> str:
         age(request.created_at),
         f"@{assignee.name}" if assignee else desk.t("staff_unassigned"),
     ]
+    if request.group_id is None and (reporters := groups.reporters(desk.session, request)) > 1:
+        parts.insert(1, f"👥 {reporters}")  # "no water in Bekat: 30 reporters" is one line
     return " · ".join(parts)
 
 
@@ -62,6 +65,11 @@ def card(desk, request: Request, *, full: bool = False) -> tuple[str, list[Choic
         lines.append(f"📍 {request.latitude:.5f}, {request.longitude:.5f}")
     if request.resolution:
         lines.append(desk.t("staff_resolution", resolution=request.resolution))
+    if request.group_id is not None:
+        first = desk.session.get(Request, request.group_id)
+        lines.append(desk.t("staff_group_member", code=first.code if first else "?"))
+    elif others := groups.members(desk.session, request, open_only=False):
+        lines.append(desk.t("staff_group_reporters", count=1 + len(others), codes=", ".join(r.code for r in others[:10])))
     if likely := duplicates_of(desk, request):
         lines.append(desk.t("staff_possible_duplicates", codes=", ".join(f"{code} ({score:.0f}%)" for code, score in likely)))
     if request.rating:

@@ -31,6 +31,7 @@ COMMANDS: dict[str, Command] = {
     "close": Command(requests.close, "/close CODE resolution", "staff_help_close"),
     "reopen": Command(requests.reopen, "/reopen CODE", "staff_help_reopen"),
     "merge": Command(requests.merge, "/merge CODE PRIMARY", "staff_help_merge"),
+    "unlink": Command(requests.unlink, "/unlink CODE", "staff_help_unlink"),
     "category": Command(learning.category, "/category CODE CATEGORY", "staff_help_category"),
     "examples": Command(learning.examples, "/examples [remove ID]", "staff_help_examples", role="admin"),
     "find": Command(queue.find, "/find words", "staff_help_find"),

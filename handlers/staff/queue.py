@@ -46,6 +46,8 @@ def inbox(desk: Desk) -> None:
         statement = statement.where(Request.status.in_(statuses))
     elif "all" not in flags:
         statement = statement.where(Request.status.in_(lifecycle.OPEN | {"resolved"}))
+    if "all" not in flags:
+        statement = statement.where(Request.group_id.is_(None))  # a group is one case: its first stands for it
     if "mine" in flags:
         statement = statement.where(Request.assignee_id == desk.me.id)
     if "unassigned" in flags:

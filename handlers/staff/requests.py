@@ -9,7 +9,7 @@ from flows import answer as answer_flow
 from flows.i18n import text
 from handlers.staff.cards import card
 from handlers.staff.context import Desk, Refusal
-from storage import casework
+from storage import casework, groups
 from storage.models import Department, Request
 
 
@@ -78,7 +78,20 @@ def reply(desk: Desk) -> None:
     casework.responded(request)
     if request.status in ("new", "reopened"):
         desk.move(request, "in_progress", push=False)
-    desk.say(desk.t("staff_replied", code=request.code))
+    reached = 0
+    for member in _reporters(desk, request):  # neighbours who reported the same problem hear the same answer
+        if not member.address:
+            continue
+        neighbour = desk.citizen(member)
+        service = _service_name(desk, member, neighbour.language)
+        desk.tell_citizen(member, "\n".join([text(neighbour.language, "reply_from_service", code=member.code), words,
+                                             text(neighbour.language, "signed_by_service", service=service)]), kind="reply")
+        casework.record(desk.session, member, desk.actor, "reply", f"(to the group of {request.code}) {words}")
+        casework.responded(member)
+        if member.status in ("new", "reopened"):
+            casework.move(desk.session, member, "in_progress", desk.actor, f"group of {request.code}")
+        reached += 1
+    desk.say(desk.t("staff_replied", code=request.code) + (("\n" + desk.t("staff_group_told", count=reached)) if reached else ""))
 
 
 def ask(desk: Desk) -> None:
@@ -111,7 +124,12 @@ def status(desk: Desk) -> None:
         raise Refusal(desk.t("staff_use_merge"))
     desk.may_change(request)
     desk.move(request, target, words.strip() or None)
-    desk.say(desk.t("staff_status_changed", code=request.code, status=target))
+    moved = 0
+    for member in _reporters(desk, request):
+        if lifecycle.can_move(member.status, target):
+            desk.move(member, target, f"group of {request.code}")  # each reporter told in their language
+            moved += 1
+    desk.say(desk.t("staff_status_changed", code=request.code, status=target) + (("\n" + desk.t("staff_group_told", count=moved)) if moved else ""))
 
 
 def close(desk: Desk) -> None:
@@ -120,9 +138,18 @@ def close(desk: Desk) -> None:
 
 
 def _resolve(desk: Desk, request: Request, resolution: str | None) -> None:
-    """Resolved, and the citizen asked to confirm (see :mod:`flows.closure`)."""
+    """Resolved, and the citizen asked to confirm (see :mod:`flows.closure`);
+    for a group, every reporter."""
     _open(desk, request)
     desk.may_change(request)
+    members = [m for m in _reporters(desk, request) if m.address and lifecycle.can_move(m.status, "resolved")]
+    for member in members:
+        _resolve_one(desk, member, resolution)
+    _resolve_one(desk, request, resolution)
+    desk.say(desk.t("staff_resolved", code=request.code) + (("\n" + desk.t("staff_group_told", count=len(members))) if members else ""))
+
+
+def _resolve_one(desk: Desk, request: Request, resolution: str | None) -> None:
     request.resolution = resolution
     desk.move(request, "resolved", resolution, push=False)
     casework.responded(request)
@@ -133,7 +160,21 @@ def _resolve(desk: Desk, request: Request, resolution: str | None) -> None:
         [(c.key, c.label) for c in choices],
     )
     desk.tell_citizen(request, body, choices, menu_id=str(version))
-    desk.say(desk.t("staff_resolved", code=request.code))
+
+
+def _reporters(desk: Desk, request: Request) -> list[Request]:
+    """The other reports of the group ``request`` is the first of (none for a lone request)."""
+    return groups.members(desk.session, request) if request.group_id is None else []
+
+
+def unlink(desk: Desk) -> None:
+    """``/unlink CODE``: the report is not the same problem after all."""
+    request, _ = _split(desk, "/unlink CODE", need_text=False)
+    desk.may_change(request)
+    first = groups.unlink(desk.session, request, desk.actor)
+    if first is None:
+        raise Refusal(desk.t("staff_not_in_group", code=request.code))
+    desk.say(desk.t("staff_unlinked", code=request.code, first=first.code))
 
 
 def reopen(desk: Desk) -> None:

@@ -31,6 +31,8 @@ class Request(SQLModel, table=True):
     latitude: float | None = None
     longitude: float | None = None
     duplicate_of_id: int | None = Field(default=None, foreign_key="request.id")
+    # Neighbours reporting one problem: every report of the group points at its first (the case staff work).
+    group_id: int | None = Field(default=None, foreign_key="request.id", index=True)
     resolution: str | None = None
     rating: int | None = None  # 1-5, given by the citizen at closure
     rating_comment: str | None = None
