@@ -69,6 +69,27 @@ class MemoryView:
     def next_visits(self, locality_id, service_id=None, limit=3):
         return []
 
+    def nearby_visits(self, locality_id, service_id=None, limit=3):
+        return []
+
+    def visit(self, visit_id):
+        return None
+
+    def places_left(self, visit_id, service_id):
+        return None
+
+    def my_bookings(self):
+        return []
+
+    def subscribed(self, locality_id):
+        return False
+
+    def similar_open_request(self, text, category_id):
+        """The citizen's own open request for the same need: one whose words share a word of four letters or more."""
+        new = {w for w in text.lower().split() if len(w) > 3}
+        return next((r for r in self.requests.values() if r.mine and r.status in ("new", "in_progress")
+                     and new & {w for w in r.text.lower().split() if len(w) > 3}), None)
+
     def my_data(self):
         mine = tuple(r for r in self.requests.values() if r.mine)
         return PersonalData(self.citizen.name, self.citizen.language, self.citizen.locality_id, ("test:1",),
@@ -111,11 +132,25 @@ def test_the_bot_answers_and_moves_on(state, citizen, text, reply, flow, step):
 
 
 def test_confirming_a_request_files_it_with_the_suggested_category():
-    state = State("request", "confirm", {"text": "No light", "category": "utilities", "score": 90.0, "choices": [["yes", "Yes"]]}, 7)
+    state = State("request", "confirm", {"text": "Water pipe burst", "category": "utilities", "score": 90.0, "choices": [["yes", "Yes"]]}, 7)
     result = say(state, REGULAR, event={"type": "button", "data": button_data(7, "yes")})
     (submit,) = [a for a in result.actions if isinstance(a, act.SubmitRequest)]
-    assert (submit.code, submit.category_id, submit.text) == ("KX7-4MP", "utilities", "No light")
+    assert (submit.code, submit.category_id, submit.text) == ("KX7-4MP", "utilities", "Water pipe burst")
     assert "KX7-4MP" in result.replies[0].text
+
+
+def test_the_same_need_again_is_offered_to_the_open_request_and_either_answer_is_kept():
+    state = State("request", "confirm", {"text": "Still no light", "category": "utilities", "score": 90.0, "choices": [["yes", "Yes"]]}, 7)
+    asked = say(state, REGULAR, event={"type": "button", "data": button_data(7, "yes")})
+    assert asked.actions == [] and (asked.state.flow, asked.state.step) == ("request", "same")
+    assert "You already asked this in request KX7-4MP" in asked.replies[0].text
+    assert [c.key for c in asked.replies[0].choices] == ["add", "new"]
+    state = asked.state.with_data(choices=[["add", "Add"], ["new", "New"]])
+    added = say(state, REGULAR, "1")
+    assert added.actions == [act.AnswerRequest("KX7-4MP", "Still no light")] and "Added to KX7-4MP" in added.replies[0].text
+    filed = say(state, REGULAR, "2")
+    (submit,) = [a for a in filed.actions if isinstance(a, act.SubmitRequest)]
+    assert (submit.text, submit.category_id) == ("Still no light", "utilities")
 
 
 def test_a_new_step_gets_a_new_menu_version_and_old_buttons_are_refused():

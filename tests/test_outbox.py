@@ -224,3 +224,41 @@ async def test_only_channels_with_a_sender_are_claimed(database, clock):
     outbox = Outbox(database, {"test": RecordingSender()}, clock=clock)
     assert await outbox.deliver_due() == 0
     assert statuses(database) == [("for telegram", "queued", 0)]
+
+
+async def test_a_block_stops_that_contact_only(database, clock):
+    """Her waiting messages fail with the reason; another citizen's, and her own words to us, are untouched."""
+    with session_scope(database) as session:
+        from storage.queries import identity_for
+
+        identity_for(session, "test", "test:1")
+        identity_for(session, "test", "test:2")
+    sender = RecordingSender([SendResult.blocked("Forbidden: bot was blocked by the user")])
+    outbox = Outbox(database, {"test": sender}, clock=clock)
+    queue(database, "first", "second")
+    [other] = queue(database, "for someone else", address="test:2")
+    [later] = queue(database, "a retry of hers")
+    with session_scope(database) as session:
+        session.get(Message, later).status = "retry"
+        session.get(Message, later).next_attempt_at = clock.now + timedelta(hours=1)
+        session.add(Message(direction="in", channel="test", address="test:1", text="her words", status="processed"))
+    await outbox.deliver_due()
+    with session_scope(database) as session:
+        by_text = {m.text: (m.status, m.error) for m in session.exec(select(Message))}
+    assert by_text["a retry of hers"] == ("failed", "contact blocked the bot")
+    assert by_text["her words"] == ("processed", None)
+    assert by_text["for someone else"][0] != "failed"
+    with session_scope(database) as session:
+        blocked = {i.address: i.blocked_at is not None for i in session.exec(select(Identity))}
+    assert blocked == {"test:1": True, "test:2": False}
+
+
+def test_a_late_report_of_a_temporary_failure_wakes_the_sender(database, clock):
+    woken = []
+    outbox = Outbox(database, {}, clock=clock)
+    outbox.notify = lambda: woken.append(True)
+    [message_id] = queue(database, "hello")
+    outbox.settle(message_id, SendResult.failed("Twilio 30008: Unknown error", "Twilio 30008"))
+    assert woken == []
+    outbox.settle(message_id, SendResult.retry("Twilio 30001: Queue overflow"))
+    assert woken == [True]

@@ -28,6 +28,8 @@ def ana(engine):
 def file_request(chat: Chat, words: str) -> str:
     chat.send(words)
     chat.press("yes")
+    if any("it is a new request" in label for label in chat.choices):  # "you already asked this": no, it is new
+        chat.press("it is a new request")
     return chat.handled.request_codes[0]
 
 

@@ -187,3 +187,17 @@ def test_example_code_kept():
         texts = load(language)
         for key in ("ask_code", "not_a_code"):
             assert "KX7-4MP" in texts[key], f"{language}/{key} must show the example code KX7-4MP"
+
+
+@pytest.mark.parametrize("language, forms", [
+    # count: form (0 one, 1 few/other, 2 many), by CLDR's cardinal rules
+    ("ru", {0: 2, 1: 0, 2: 1, 4: 1, 5: 2, 11: 2, 12: 2, 14: 2, 15: 2, 21: 0, 22: 1, 25: 2, 101: 0, 111: 2, 112: 2, 114: 2, 122: 1}),
+    ("uz", {0: 0, 1: 0, 2: 0, 5: 0, 11: 0}),
+    ("uz-Cyrl", {1: 0, 3: 0, 21: 0}),
+    ("en", {0: 1, 1: 0, 2: 1, 11: 1, 21: 1}),
+    ("es", {1: 0, 2: 1, 100: 1, -1: 0}),
+])
+def test_plural_forms_follow_each_languages_rules(language, forms):
+    from flows.i18n import plural_form
+
+    assert {n: plural_form(language, n) for n in forms} == forms

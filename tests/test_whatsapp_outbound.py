@@ -14,6 +14,7 @@ import pytest
 
 from bot.engine import outbound_values
 from flows.messages import Outgoing
+from notifications.senders import SendResult
 from handlers.whatsapp_sender import WhatsAppSender, twilio_client
 from storage.db import session_scope
 from storage.models import Conversation, Identity, Message, utcnow
@@ -200,3 +201,31 @@ def test_the_part_the_fake_checks_against_is_twilios_own_description():
     whole = json.loads(gzip.decompress(OPENAPI.read_bytes()).decode("utf-8"))
     assert whole["info"]["title"].startswith("Twilio")
     assert json.loads(CREATE_MESSAGE.read_text("utf-8")) == create_message_part(whole)
+
+
+@pytest.mark.parametrize("code, status, expected", [
+    (21610, 400, SendResult("blocked", error="Attempt to send to unsubscribed recipient", code="Twilio 21610 (HTTP 400)")),
+    (63016, 400, SendResult("held", error="Attempt to send to unsubscribed recipient (the 24-hour window is closed: waiting for the citizen to write)",
+                            code="Twilio 63016 (HTTP 400)")),
+    (63018, 429, SendResult("retry", error="Attempt to send to unsubscribed recipient", code="Twilio 63018 (HTTP 429)")),
+    (None, 503, SendResult("retry", error="Attempt to send to unsubscribed recipient", code="Twilio - (HTTP 503)")),
+    (None, 500, SendResult("retry", error="Attempt to send to unsubscribed recipient", code="Twilio - (HTTP 500)")),
+    (21211, 400, SendResult("failed", error="Attempt to send to unsubscribed recipient", code="Twilio 21211 (HTTP 400)")),
+    (21211, None, SendResult("failed", error="Attempt to send to unsubscribed recipient", code="Twilio 21211")),
+    (None, 499, SendResult("failed", error="Attempt to send to unsubscribed recipient", code="Twilio - (HTTP 499)")),
+])
+def test_each_twilio_error_is_sorted_with_its_code_for_the_logs(code, status, expected):
+    from handlers.whatsapp_sender import sort_error
+
+    assert sort_error(code, status, "Attempt to send to unsubscribed recipient") == expected
+
+
+@pytest.mark.parametrize("length", [999, 1000, 1001, 5000])
+def test_a_template_variable_is_one_line_of_at_most_1000_characters(length):
+    from handlers.whatsapp_sender import MAX_VARIABLE, template_variables
+
+    body = ("word\nword  " * length)[:length]
+    [value] = template_variables(Outgoing("whatsapp:+5491100000000", body)).values()
+    flat = " ".join(body.split())
+    assert "\n" not in value and len(value) == min(len(flat), MAX_VARIABLE)
+    assert value == flat if len(flat) <= MAX_VARIABLE else (value == flat[: MAX_VARIABLE - 1] + "…")

@@ -138,3 +138,25 @@ async def test_reports_must_be_signed_and_complete_and_unknown_ones_are_ignored(
     assert (await bot.post("/whatsapp/status", form, signature="")).status_code == 403
     assert (await bot.post("/whatsapp/status", {**form, "MessageStatus": ""})).status_code == 400
     assert (await bot.post("/whatsapp/status", form)).status_code == 200  # a message we never sent
+
+
+@pytest.mark.parametrize("headers", [
+    # two proxies in a row: the first value of each list is the one the citizen's side used
+    {"X-Forwarded-Proto": "https, http", "X-Forwarded-Host": "bot.example.org, 10.0.0.5:8080", "X-Forwarded-Prefix": "/onewindow/"},
+    # a proxy that keeps the Host header and sends only the scheme and the prefix
+    {"X-Forwarded-Proto": "https", "Host": "bot.example.org", "X-Forwarded-Prefix": "/onewindow"},
+])
+async def test_forwarded_headers_as_proxies_send_them_rebuild_the_signed_url(bot, headers):
+    bot.webhook.public_url = ""
+    assert (await bot.post("/whatsapp", bot.twilio.webhook("text"), headers=headers)).status_code == 200
+    assert (await bot.post("/whatsapp", bot.twilio.webhook("text"), headers={**headers, "X-Forwarded-Prefix": "/other"})).status_code == 403
+
+
+@pytest.mark.parametrize("fields, reason", [
+    ({"MessageSid": "", "SmsSid": ""}, "MessageSid and MessageStatus are required"),
+    ({"MessageStatus": "", "SmsStatus": ""}, "MessageSid and MessageStatus are required"),
+    ({"MessageSid": "XX123", "SmsSid": "XX123"}, "MessageSid is not a Twilio message SID"),
+])
+async def test_a_delivery_report_without_its_fields_is_refused_with_the_reason(bot, fields, reason):
+    response = await bot.post("/whatsapp/status", bot.twilio.webhook("status_delivered", **fields))
+    assert (response.status_code, response.text) == (400, reason)
