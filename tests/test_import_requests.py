@@ -78,12 +78,14 @@ def test_an_xlsx_in_russian_with_columns_in_any_order_and_excel_dates(shell, dat
     sheet.append(["решено", "Свет отключили в квартале", "+998 90 123 45 67", "КАРИМОВ А.", "03.09.2024", "Бекат"])
     sheet.append([None, None, None, None, None, None])
     sheet.append(["", "", "90 555 11 22", "Ким Ольга", "4 сентября 2024", "Бекат"])
+    sheet.append(["", "-", "90 555 11 23", "Ли Анна", "5 сентября 2024", "Бекат"])
     path = tmp_path / "старые_обращения.xlsx"
     book.save(path)
 
     result = json.loads(shell("import", "requests", str(path), "--json")[1])
-    assert result["rows"] == 4 and result["imported"] == 2
-    assert result["skipped"] == [{"row": 3, "reason": "empty row"}, {"row": 4, "reason": "no request text"}]
+    assert result["rows"] == 5 and result["imported"] == 2
+    assert result["skipped"] == [{"row": 3, "reason": "empty row"}, {"row": 4, "reason": "no request text"},
+                                 {"row": 5, "reason": "no request text"}]
     with session_scope(database) as session:
         water, power = session.exec(select(Request).order_by(Request.id)).all()
     assert water.created_at.date() == date(2024, 9, 3) and water.status == "in_progress" and water.category_id == "utilities"
@@ -103,7 +105,7 @@ def test_a_file_without_a_text_column_is_one_sentence(shell, tmp_path):
     ("2024-09-03", date(2024, 9, 3)), ("03/09/2024", date(2024, 9, 3)), ("3-9-24", date(2024, 9, 3)),
     ("03.09.2024", date(2024, 9, 3)), ("12 mar 2024", date(2024, 3, 12)), ("16 sept 2024", date(2024, 9, 16)),
     ("27 fevral 2024", date(2024, 2, 27)), ("11 iyun 2024", date(2024, 6, 11)), ("5 марта 2024", date(2024, 3, 5)),
-    ("7 de febrero de 2024", date(2024, 2, 7)), ("31/02/2024", None), ("31.11.2024", None), ("", None), ("mañana", None),
+    ("7 de febrero de 2024", date(2024, 2, 7)), ("45538", date(2024, 9, 3)), ("31/02/2024", None), ("31.11.2024", None), ("", None), ("mañana", None),
 ])
 def test_dates_as_clerks_write_them(written, expected):
     assert read_date(written) == expected

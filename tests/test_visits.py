@@ -332,6 +332,14 @@ def test_demand_counts_bookings_requests_questions_and_subscribers_most_needed_f
         asked = list(session.exec(select(ServiceQuestion)))
     assert [q.visit_scheduled for q in asked] == [False, False] and asked[0].service_id
 
+    plan(engine, village, services=ID_CARD)
+    ana.send("what documents do I need for an ID card?")  # now a visit brings it: not a sign of unmet demand
+    with session_scope(database) as session:
+        assert [q.visit_scheduled for q in session.exec(select(ServiceQuestion).order_by(ServiceQuestion.id))][-1] is True
+    with session_scope(database) as session:
+        for booking in session.exec(select(Visit)):
+            session.delete(booking)
+
     sara = Chat(engine, "sara")
     sara.send("/demand")
     assert "Demand per place" in sara.text
@@ -347,3 +355,20 @@ def test_a_service_answer_names_the_next_visit_that_brings_it_in_local_time(engi
     plan(engine, place_of(database, ana), services=ID_CARD)
     ana.send("what documents do I need for my first ID card?")
     assert "Mobile office: " in ana.text and "09:00–13:00" in ana.text  # Tashkent time, as planned
+
+
+def test_the_last_place_cannot_be_taken_twice_even_when_two_ask_at_once(database, catalog, staff, ana):  # noqa: F811
+    """The screen said one place was left to both; the store gives it to one."""
+    from storage import visits as store
+
+    starts = datetime.now(timezone.utc) + timedelta(days=2)
+    with session_scope(database) as session:
+        visit = Visit(locality_id=place_of(database, ana), starts_at=starts, ends_at=starts + timedelta(hours=3),
+                      services=[ID_CARD], limits={ID_CARD: 1})
+        session.add(visit)
+        session.flush()
+        first = store.book(session, visit.id, None, "console:one", ID_CARD)
+        second = store.book(session, visit.id, None, "console:two", ID_CARD)
+        assert first.number == 1 and second == "full"
+        assert store.book(session, visit.id, None, "console:two", BIRTH_COPY) == "not_offered"
+        assert store.book(session, 9999, None, "console:two", ID_CARD) == "gone"
