@@ -10,6 +10,7 @@ import signal
 import sys
 from dataclasses import dataclass
 
+from bot.one_process import AnotherBotRunning, only_bot
 from bot.settings import Settings
 from bot.wiring import build, configure_logging
 
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         return chat.run(argparse.Namespace(user="you", staff=None, language=None))
     try:
         asyncio.run(serve(settings, web=not args.no_web))
-    except StartupError as problem:
+    except (StartupError, AnotherBotRunning) as problem:
         print(problem, file=sys.stderr)
         return 1
     return 0
@@ -69,6 +70,11 @@ async def serve(settings: Settings, *, web: bool = True, stop: asyncio.Event | N
     """Run until ``stop`` (SIGINT or SIGTERM), then stop in the order of
     :func:`_shut_down`."""
     check_startup(settings)
+    with only_bot(settings.database):
+        await _serve(settings, web=web, stop=stop)
+
+
+async def _serve(settings: Settings, *, web: bool, stop: asyncio.Event | None) -> None:
     stop = stop or _stop_on_signals()
     bot = build(settings)
     telegram = await _start_telegram(settings, bot, stop) if settings.telegram_enabled else None
