@@ -45,6 +45,11 @@ log = logging.getLogger(__name__)
 POLL_TIMEOUT = 10  # seconds a getUpdates call waits for news (Telegram's long poll)
 QUEUE = 1000  # updates waiting in memory per worker; past that, receiving waits
 MAX_BACKOFF = 30.0
+SECOND_POLLER = (
+    "Another process is polling Telegram with this bot's token (Telegram: 'terminated by other getUpdates request'). "
+    "Long polling is one process only: stop the other onewindow run, or set TELEGRAM_WEBHOOK_URL so that several "
+    "processes can share the work behind one webhook."
+)
 
 # getUpdates is asked through do_api_request, which hands back Telegram's raw
 # JSON (to be stored as sent) and warns that Bot.get_updates exists.
@@ -112,6 +117,7 @@ class TelegramInbox:
         offset: int | None = None
         confirmed = True
         failures = 0
+        told_of_conflict = False
         while not stop.is_set():
             try:
                 batch = await _unless(stop, self._get_updates(offset, timeout))
@@ -120,6 +126,9 @@ class TelegramInbox:
                     break
                 raise
             except TelegramError as error:  # the network, a conflict, a flood limit: wait and ask again
+                if "terminated by other getUpdates" in str(error) and not told_of_conflict:
+                    log.error(SECOND_POLLER)
+                    told_of_conflict = True
                 failures += 1
                 delay = retry_after_seconds(error) if isinstance(error, RetryAfter) else min(MAX_BACKOFF, 2.0**failures)
                 log.warning("Telegram getUpdates failed (%s); trying again in %.0f s", type(error).__name__, delay)

@@ -57,3 +57,30 @@ def test_postgresql_and_memory_stores_take_no_lock():
     assert lock_path("postgresql://postgres@127.0.0.1:5432/test") is None
     assert lock_path("sqlite://") is None and lock_path("sqlite:///:memory:") is None
     assert lock_path("sqlite:///data/onewindow.sqlite3").name == "onewindow.sqlite3.lock"
+
+
+async def test_a_second_bot_polling_one_telegram_token_is_named_in_the_log(telegram_emulator, tmp_path, caplog):
+    """Telegram ends one of two long polls with 409 'terminated by other getUpdates request': the bot says what it means."""
+    import asyncio
+
+    from handlers.telegram_inbox import SECOND_POLLER
+
+    token = telegram_emulator.new_token()
+    stop = asyncio.Event()
+    bots = [
+        asyncio.create_task(serve(Settings(database_url=f"sqlite:///{tmp_path / f'bot{n}.sqlite3'}", telegram_bot_token=token,
+                                           telegram_api_base_url=telegram_emulator.url, telegram_poll_interval=0.05),
+                                  web=False, stop=stop))
+        for n in (1, 2)
+    ]
+    try:
+        for _ in range(200):
+            if any(SECOND_POLLER in r.getMessage() for r in caplog.records):
+                break
+            await asyncio.sleep(0.05)
+        said = [r for r in caplog.records if SECOND_POLLER in r.getMessage()]
+        assert said and all(r.levelname == "ERROR" for r in said)
+        assert len(said) <= 2  # once per bot, not at every retry
+    finally:
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*bots), 20)

@@ -229,6 +229,8 @@ async function getUpdates(token, params) {
     throw new ApiError(409, "Conflict: can't use getUpdates method while webhook is active;"
       + ' use deleteWebhook to delete the webhook first');
   }
+  // As Telegram does: a new getUpdates ends one still waiting, which answers 409 (two bots polling one token).
+  const poll = (state.polls = (state.polls || 0) + 1);
   const pull = () => state.queue.push(...emulator.getUpdates(token));
   pull();
   const offset = Number(params.offset || 0);
@@ -238,6 +240,10 @@ async function getUpdates(token, params) {
   const deadline = Date.now() + Math.min(Number(params.timeout) || 0, MAX_POLL_S) * 1000;
   while (!state.queue.length && Date.now() < deadline && !stopping) {
     await sleep(20);
+    if (state.polls !== poll) {
+      throw new ApiError(409, 'Conflict: terminated by other getUpdates request;'
+        + ' make sure that only one bot instance is running');
+    }
     pull();
   }
   return state.queue.slice(0, limit);
