@@ -22,10 +22,11 @@ from flows.i18n import text
 from flows.view import LocalityInfo
 from storage import casework, visits
 from storage.db import session_scope
-from storage.models import Booking, Citizen, Visit
+from storage.models import Booking, Citizen, Visit, utcnow
 
 log = logging.getLogger(__name__)
 EVENING, MORNING = time(18, 0), time(7, 0)
+QUIET_FROM, QUIET_UNTIL = time(21, 0), time(8, 0)  # no announcements at night, the recipient's time
 
 
 def when(visit: Visit, place: LocalityInfo | None, language: str | None) -> str:
@@ -47,10 +48,25 @@ def line(catalog, visit: Visit, language: str | None) -> str:
     return f"{when(visit, place, language)} — {name}: {services_line(catalog, visit, language)}"
 
 
-def tell(session: Session, catalog, visit: Visit, what: str, reason: str | None = None) -> int:
+def after_quiet_hours(now: datetime, place: LocalityInfo | None) -> datetime | None:
+    """When an announcement written at ``now`` may go: at once (None), or at
+    08:00 when it is between 21:00 and 08:00 in the locality."""
+    if place is None:
+        return None
+    local = now.astimezone(place.zone)
+    if QUIET_UNTIL <= local.time() < QUIET_FROM:
+        return None
+    day = local.date() + timedelta(days=1) if local.time() >= QUIET_FROM else local.date()
+    return datetime.combine(day, QUIET_UNTIL, tzinfo=place.zone).astimezone(now.tzinfo)
+
+
+def tell(session: Session, catalog, visit: Visit, what: str, reason: str | None = None, *, now: datetime | None = None) -> int:
     """Tell everyone a visit concerns that it was planned (``new``), moved
-    (``moved``) or cancelled (``cancelled``); returns how many were told."""
+    (``moved``) or cancelled (``cancelled``); returns how many were told.
+    Those booked hear at once (it is about their place); subscribers, as
+    with any announcement, not between 21:00 and 08:00 their time."""
     place = catalog.localities.get(visit.locality_id)
+    quiet_until = after_quiet_hours(now or utcnow(), place)
     numbers = _numbers(session, visit)
     told = 0
     for citizen, address, booked in visits.audience(session, visit):
@@ -65,7 +81,7 @@ def tell(session: Session, catalog, visit: Visit, what: str, reason: str | None 
         else:
             body = text(language, "visit_notice_cancelled", reason=f"{reason}. " if reason else "", **values)
         key = f"visit:{visit.id}:{what}:{visit.starts_at:%Y%m%d%H%M}:{citizen.id}"
-        told += _queue(session, key, address, body, citizen, booked, number)
+        told += _queue(session, key, address, body, citizen, booked, number, None if booked else quiet_until)
     return told
 
 
@@ -78,11 +94,12 @@ def _numbers(session: Session, visit: Visit) -> dict[int, int]:
     return numbers
 
 
-def _queue(session: Session, key: str, address: str, body: str, citizen: Citizen, booked: bool, number: int | None) -> int:
+def _queue(session: Session, key: str, address: str, body: str, citizen: Citizen, booked: bool, number: int | None,
+           not_before: datetime | None = None) -> int:
     if booked:
         return int(casework.queue_once(session, key, address, body, citizen_id=citizen.id, template="status",
                                        template_variables={"1": f"№{number}", "2": body}))
-    return int(casework.queue_once(session, key, address, body, citizen_id=citizen.id, template="broadcast"))
+    return int(casework.queue_once(session, key, address, body, citizen_id=citizen.id, template="broadcast", not_before=not_before))
 
 
 # -- reminders ----------------------------------------------------------------

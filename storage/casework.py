@@ -65,14 +65,15 @@ def queue(session: Session, address: str, text: str, *, choices: list[tuple[str,
 
 def queue_once(session: Session, key: str, address: str, text: str, *, choices: list[tuple[str, str]] = (),
                menu_id: str | None = None, citizen_id: int | None = None, request_id: int | None = None,
-               template: str | None = None, template_variables: dict | None = None) -> bool:
+               template: str | None = None, template_variables: dict | None = None, not_before: datetime | None = None) -> bool:
     """Put a message in the outbox under ``key`` unless one was queued under
     it before (by this process before a restart, or by another): True if
-    queued now. The unique key makes "once" hold whoever runs the job."""
+    queued now. The unique key makes "once" hold whoever runs the job.
+    ``not_before``: the outbox holds it until then (quiet hours)."""
     if not address:  # an anonymized request: nobody to tell
         return False
     values = _outbound(address, text, choices, menu_id, citizen_id, request_id, template, template_variables)
-    values.update(dedupe_key=key, created_at=utcnow(), attempts=0)
+    values.update(dedupe_key=key, created_at=utcnow(), attempts=0, next_attempt_at=not_before)
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     table = Message.__table__
     done = session.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id))

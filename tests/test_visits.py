@@ -372,3 +372,38 @@ def test_the_last_place_cannot_be_taken_twice_even_when_two_ask_at_once(database
         assert first.number == 1 and second == "full"
         assert store.book(session, visit.id, None, "console:two", BIRTH_COPY) == "not_offered"
         assert store.book(session, 9999, None, "console:two", ID_CARD) == "gone"
+
+
+@pytest.mark.parametrize("local_time, held_until", [
+    ("22:30", "08:00 the next day"), ("03:00", "08:00 the same day"), ("07:59", "08:00 the same day"),
+    ("08:00", None), ("20:59", None),
+])
+def test_subscribers_hear_of_a_visit_planned_at_night_at_eight_the_booked_at_once(database, catalog, staff, ana, local_time, held_until):  # noqa: F811
+    from notifications.visits import tell
+    from storage.queries import claim_outbound
+
+    village = place_of(database, ana)
+    with session_scope(database) as session:
+        ana_id = session.exec(select(Citizen.id).where(Citizen.display_name == "ana")).one()
+        olim = Citizen(display_name="olim", language="ru", locality_id=village)
+        session.add(olim)
+        session.flush()
+        session.add(VisitSubscription(citizen_id=olim.id, locality_id=village, address="console:olim"))
+    starts = datetime.now(timezone.utc) + timedelta(days=3)
+    visit = _visit_at(database, starts, village, [(ana_id, ana.address, True)])
+    hour, minute = map(int, local_time.split(":"))
+    now = datetime.combine(datetime.now(TASHKENT).date(), datetime.min.time(), TASHKENT) + timedelta(hours=hour, minutes=minute)
+    with session_scope(database) as session:
+        assert tell(session, catalog, session.get(Visit, visit.id), "moved", now=now.astimezone(timezone.utc)) == 2
+    with session_scope(database) as session:
+        sent = {m.address: m.next_attempt_at for m in session.exec(select(Message).where(Message.dedupe_key.like("visit:%")))}
+    assert sent[ana.address] is None  # her own place: at once
+    if held_until is None:
+        assert sent["console:olim"] is None
+    else:
+        eight = datetime.combine(now.date() + timedelta(days=1 if held_until.endswith("next day") else 0), datetime.min.time(), TASHKENT)
+        assert sent["console:olim"] == eight + timedelta(hours=8)
+        with session_scope(database) as session:
+            early = {m.address for m in claim_outbound(session, sent["console:olim"] - timedelta(minutes=1), 100, timedelta(minutes=1))}
+            session.rollback()
+        assert "console:olim" not in early and ana.address in early
