@@ -67,3 +67,39 @@ def test_a_visit_command_that_cannot_be_read_shows_its_usage(engine, database, s
     sara = Chat(engine, "sara")
     sara.send(typed)
     assert sara.text.startswith("Usage:\n/visit add PLACE YYYY-MM-DD HH:MM-HH:MM SERVICE"), sara.text
+
+
+def test_outbox_at_the_desk_lists_what_did_not_go_masked_with_its_request(engine, database, staff, ana):  # noqa: F811
+    from datetime import timedelta
+
+    from sqlmodel import select
+
+    from bot.engine import outbound_values
+    from flows.messages import Outgoing
+    from storage.db import session_scope
+    from storage.models import Message, Request, utcnow
+
+    code = file_request(ana)
+    with session_scope(database) as session:
+        request_id = session.exec(select(Request.id).where(Request.code == code)).one()
+        failed = Message(**outbound_values(Outgoing("whatsapp:+5492215550134", "Su turno es el martes"), None, request_id))
+        failed.status, failed.error = "failed", "Twilio 21211: Invalid 'To' Phone Number: +5492215550134 (5492215550134)"
+        failed.created_at = utcnow() - timedelta(hours=3)
+        held = Message(**outbound_values(Outgoing("whatsapp:+998901234567", "Ertaga"), None, None))
+        held.status, held.error = "held", "held: the WhatsApp 24-hour window is closed"
+        session.add_all([failed, held])
+        session.flush()
+        ids = failed.id, held.id
+    root = Chat(engine, "root")
+    root.send("/outbox")
+    lines = root.text.splitlines()
+    assert (f"#{ids[0]} · failed · 3h · whatsapp:+54922****134 · {code} · "
+            "Twilio 21211: Invalid 'To' Phone Number: +54922****134 (+54922****134)") in lines, root.text
+    assert f"#{ids[1]} · held · 0m · whatsapp:+9989****567 · held: the WhatsApp 24-hour window is closed" in lines
+    assert "5492215550134" not in root.text and "martes" not in root.text
+    root.send("/outbox held")
+    assert [line.split(" · ")[0] for line in root.text.splitlines() if line.startswith("#")] == [f"#{ids[1]}"]
+    root.send("/outbox failed")
+    assert [line.split(" · ")[0] for line in root.text.splitlines() if line.startswith("#")] == [f"#{ids[0]}"]
+    root.send(f"/outbox retry {ids[1]}")
+    assert root.text == "1 messages queued to go again."
