@@ -82,4 +82,13 @@ def answer(ctx: Context) -> Result:
     return FLOW.enter(ctx, lead=[ctx.say(ctx.t("not_understood"))])
 
 
+def free_text(ctx: Context, flow: Flow) -> Result:
+    """Words typed instead of a choice in ``flow``: read as at the menu (a
+    new question, a request, a tracking code), so nothing the citizen
+    writes is lost; with nothing to read, ``flow`` asks again."""
+    if ctx.text or ctx.msg.attachments or ctx.msg.location:
+        return answer(ctx)
+    return flow.reprompt(ctx, ctx.say(ctx.t("services_choose")))
+
+
 FLOW = Flow(name="menu", first=MAIN, steps={MAIN: Step(prompt, handle)})

@@ -199,13 +199,9 @@ def handle_answer(ctx: Context) -> Result:
 
 
 def _free_text(ctx: Context) -> Result:
-    """Words typed instead of a choice: read as at the menu (a new question,
-    a request, a tracking code), so nothing the citizen writes is lost."""
     from flows import menu  # the menu reads free text; it also leads here
 
-    if ctx.text or ctx.msg.attachments or ctx.msg.location:
-        return menu.answer(ctx)
-    return FLOW.reprompt(ctx, ctx.say(ctx.t("services_choose")))
+    return menu.free_text(ctx, FLOW)
 
 
 FLOW = Flow(

@@ -9,13 +9,15 @@ comes here (:func:`asks_about_visits`), in any of the five languages.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 
 from flows import actions as act
 from flows.core import Context, Flow, Result, Step, go
+from flows.i18n import text
 from flows.intent import question_shaped, says_something_is_wrong
 from flows.messages import Choice
 from flows.textnorm import match_key, words
-from flows.view import VisitInfo
+from flows.view import LocalityInfo, VisitInfo
 
 LIST, SERVICE = "list", "service"
 SHOWN = 3
@@ -56,13 +58,16 @@ def show(ctx: Context) -> Result:
 
 # -- when and where -----------------------------------------------------------
 
-def when(ctx: Context, visit: VisitInfo) -> str:
-    """"Tue 08.12, 09:00–13:00" in the visit's own time zone."""
-    place = ctx.view.locality(visit.locality_id)
-    zone = place.zone if place else None
-    starts, ends = (visit.starts_at.astimezone(zone), visit.ends_at.astimezone(zone)) if zone else (visit.starts_at, visit.ends_at)
-    day = ctx.t("weekdays").split(",")[starts.weekday()]
+def window(starts: datetime, ends: datetime, place: LocalityInfo | None, language: str | None) -> str:
+    """"Tue 08.12, 09:00–13:00" in the place's own time zone (the flows and the notices say it alike)."""
+    if place is not None:
+        starts, ends = starts.astimezone(place.zone), ends.astimezone(place.zone)
+    day = text(language, "weekdays").split(",")[starts.weekday()]
     return f"{day} {starts:%d.%m}, {starts:%H:%M}–{ends:%H:%M}"
+
+
+def when(ctx: Context, visit: VisitInfo) -> str:
+    return window(visit.starts_at, visit.ends_at, ctx.view.locality(visit.locality_id), ctx.language)
 
 
 def describe(ctx: Context, visit: VisitInfo) -> str:
@@ -180,9 +185,7 @@ def _book(ctx: Context, visit: VisitInfo, service_id: str) -> Result:
 def _free_text(ctx: Context) -> Result:
     from flows import menu  # the menu reads free text; it also leads here
 
-    if ctx.text or ctx.msg.attachments or ctx.msg.location:
-        return menu.answer(ctx)
-    return FLOW.reprompt(ctx, ctx.say(ctx.t("services_choose")))
+    return menu.free_text(ctx, FLOW)
 
 
 FLOW = Flow(

@@ -19,6 +19,7 @@ from datetime import datetime, time, timedelta
 from sqlmodel import Session, select
 
 from flows.i18n import text
+from flows.visits import window
 from flows.view import LocalityInfo
 from storage import casework, visits
 from storage.db import session_scope
@@ -30,10 +31,7 @@ QUIET_FROM, QUIET_UNTIL = time(21, 0), time(8, 0)  # no announcements at night, 
 
 
 def when(visit: Visit, place: LocalityInfo | None, language: str | None) -> str:
-    zone = place.zone if place else None
-    starts, ends = (visit.starts_at.astimezone(zone), visit.ends_at.astimezone(zone)) if zone else (visit.starts_at, visit.ends_at)
-    day = text(language, "weekdays").split(",")[starts.weekday()]
-    return f"{day} {starts:%d.%m}, {starts:%H:%M}–{ends:%H:%M}"
+    return window(visit.starts_at, visit.ends_at, place, language)
 
 
 def services_line(catalog, visit: Visit, language: str | None) -> str:
@@ -67,12 +65,12 @@ def tell(session: Session, catalog, visit: Visit, what: str, reason: str | None 
     with any announcement, not between 21:00 and 08:00 their time."""
     place = catalog.localities.get(visit.locality_id)
     quiet_until = after_quiet_hours(now or utcnow(), place)
-    numbers = _numbers(session, visit)
+    places = _places(session, visit)
     told = 0
     for citizen, address, booked in visits.audience(session, visit):
         language = citizen.language
         values = {"place": place.name(language or "en") if place else visit.locality_id, "when": when(visit, place, language)}
-        number = numbers.get(citizen.id)
+        number = places[citizen.id][0].number if citizen.id in places else None
         if what == "new":
             body = text(language, "visit_notice_new", services=services_line(catalog, visit, language), **values)
         elif what == "moved":
@@ -85,13 +83,13 @@ def tell(session: Session, catalog, visit: Visit, what: str, reason: str | None 
     return told
 
 
-def _numbers(session: Session, visit: Visit) -> dict[int, int]:
-    """Each booked citizen's first number at the visit."""
-    numbers: dict[int, int] = {}
+def _places(session: Session, visit: Visit) -> dict[int, list[Booking]]:
+    """Each booked citizen's places at the visit, by queue number."""
+    places: dict[int, list[Booking]] = {}
     for booking, _citizen in visits.roster(session, visit.id):
         if booking.citizen_id is not None and booking.status == "booked":
-            numbers.setdefault(booking.citizen_id, booking.number)
-    return numbers
+            places.setdefault(booking.citizen_id, []).append(booking)
+    return places
 
 
 def _queue(session: Session, key: str, address: str, body: str, citizen: Citizen, booked: bool, number: int | None,
@@ -138,10 +136,7 @@ def send_reminders(database, catalog, now: datetime) -> int:
 
 
 def _remind(session: Session, catalog, visit: Visit, place: LocalityInfo | None, kind: str) -> int:
-    bookings: dict[int, list[Booking]] = {}
-    for booking, _citizen in visits.roster(session, visit.id):
-        if booking.citizen_id is not None and booking.status == "booked":
-            bookings.setdefault(booking.citizen_id, []).append(booking)
+    bookings = _places(session, visit)
     catalogue = catalog.services()
     queued = 0
     for citizen, address, booked in visits.audience(session, visit):
