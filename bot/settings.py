@@ -52,6 +52,7 @@ class Settings:
     twilio_public_url: str = ""
     twilio_status_callback: str = "on"  # on (derived from the public URL) | off | a URL
     twilio_api_base_url: str = DEFAULT_TWILIO_API
+    whatsapp_per_second: float = 10.0  # messages a second the WhatsApp sender may send (Twilio's limit for the number)
     whatsapp_templates: str = ""  # kind=ContentSid pairs: "reply=HX...,status=HX..."
     retention_months: int = 0  # closed requests are anonymized this many months after closing; 0: kept
     export_pseudonym_key: str = ""  # keys the citizens' pseudonyms in `onewindow export`

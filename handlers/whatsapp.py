@@ -249,13 +249,13 @@ def last_inbound_reader(database) -> Callable[[str], datetime | None]:
 
 def connect(engine, outbox, database, *, account_sid: str, auth_token: str, public_url: str = "", sender: str = "",
             messaging_service_sid: str = "", status_callback: str | None = None, templates: dict[str, str] | None = None,
-            api_base_url: str = TWILIO_API, clock: Callable[[], datetime] = utcnow) -> WhatsAppWebhook:
+            api_base_url: str = TWILIO_API, clock: Callable[[], datetime] = utcnow, per_second: float | None = None) -> WhatsAppWebhook:
     """Both halves of the channel: the sender joins the outbox; the webhook
     (holding the sender, to close it at the end) is for the web server."""
     client = twilio_client(account_sid, auth_token, api_base_url)
     whatsapp = WhatsAppSender(
         client, last_inbound=last_inbound_reader(database), sender=sender, messaging_service_sid=messaging_service_sid,
-        status_callback=status_callback, templates=templates, clock=clock,
+        status_callback=status_callback, templates=templates, clock=clock, per_second=per_second,
         file_link=(lambda token: f"{public_url.rstrip('/')}{FILE_PATH}/{token}") if public_url else None,
     )
     outbox.add_sender(whatsapp)

@@ -131,7 +131,7 @@ def twilio_client(account_sid: str, auth_token: str, base_url: str = TWILIO_API)
 
 class WhatsAppSender:
     channel = CHANNEL
-    per_second = 50.0  # below Twilio's default 80 messages a second per WhatsApp sender
+    per_second = 10.0  # WHATSAPP_PER_SECOND: what the WhatsApp sender's tier allows
 
     def __init__(
         self,
@@ -144,10 +144,13 @@ class WhatsAppSender:
         templates: dict[str, str] | None = None,
         clock: Callable[[], datetime] = utcnow,
         file_link: Callable[[str], str] | None = None,
+        per_second: float | None = None,
     ):
         if not (sender or messaging_service_sid):
             raise ValueError("a WhatsApp sender (TWILIO_WHATSAPP_FROM) or TWILIO_MESSAGING_SERVICE_SID is needed")
         self.client = client
+        if per_second is not None:
+            self.per_second = per_second
         self.last_inbound = last_inbound  # reads the store: called in a worker thread
         self.origin = {k: v for k, v in (("from_", sender), ("messaging_service_sid", messaging_service_sid)) if v}
         self.status_callback = status_callback

@@ -12,11 +12,24 @@ with no template for it): the row keeps the reason for staff to see, and
 when the channel says the citizen wrote again (:meth:`Outbox.citizen_wrote`)
 the next round puts it back in the queue — in the same transaction that
 claims, so it goes out before the newer replies. Messages to one address go
-out in the order they were queued.
+out in the order they were queued, replies to citizens before announcements
+(``priority``): a broadcast to a district never holds up an answer.
+
+Pace: each channel's overall rate (:class:`~notifications.ratelimit.RateLimiter`,
+paused for the whole channel when it answers 429 with ``retry_after``) and
+its rate per chat (:class:`~notifications.ratelimit.ChatPacer`, from the
+sender's ``chat_interval``): a message to a chat that must wait longer
+than a moment goes back to the queue until then, so it holds nobody else.
 
 Announcements (``template`` = a kind in :data:`BROADCAST_KINDS`) never reach
-a citizen who opted out of them, even when queued before the opt-out;
-answers about the citizen's own requests always do.
+a citizen who opted out of them, even when queued before the opt-out (they
+are ``skipped``); answers about the citizen's own requests always do.
+
+What a crash can do: a message is claimed (``sending``, with a lease),
+sent, then recorded. Killed between the send and the record, the message
+is sent again when its lease runs out — at most once more, and only for the
+messages in flight at that moment; killed before the send, it simply goes
+when the lease runs out. Nothing claimed is lost.
 """
 
 from __future__ import annotations
@@ -24,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -33,7 +47,7 @@ from sqlmodel import Session, select
 from flows.messages import Choice, Outgoing
 from flows.masking import error_summary, log_failure
 from notifications import backlog
-from notifications.ratelimit import RateLimiter
+from notifications.ratelimit import ChatPacer, RateLimiter
 from notifications.retrying import RetryPolicy
 from notifications.senders import SendResult, Sender
 from storage import delivery, queries
@@ -45,6 +59,8 @@ LEASE = timedelta(seconds=60)
 BATCH = 100
 BROADCAST_KINDS = frozenset({"broadcast"})
 OPTED_OUT = "the citizen opted out of announcements"
+SKIPPED = "skipped"
+WAIT_IN_ROUND = 1.5  # seconds a message may wait for its chat within a delivery round; longer goes back to the queue
 
 
 def to_outgoing(row: Message) -> Outgoing:
@@ -62,13 +78,18 @@ def to_outgoing(row: Message) -> Outgoing:
 
 class Outbox:
     def __init__(self, database: Database, senders: dict[str, Sender], *, clock=utcnow,
-                 policy: RetryPolicy | None = None, alerts: backlog.Alerts | None = None):
+                 policy: RetryPolicy | None = None, alerts: backlog.Alerts | None = None, timer=None):
         self.database = database
         self.senders = senders
         self.clock = clock
         self.policy = policy or RetryPolicy()
         self.alerts = alerts or backlog.Alerts()
-        self.limiters = {name: RateLimiter(sender.per_second) for name, sender in senders.items()}
+        # (monotonic clock, sleep) for the pace; a test gives a fake pair
+        self.timer = timer or (time.monotonic, asyncio.sleep)
+        self.limiters: dict[str, RateLimiter] = {}
+        self.pacers: dict[str, ChatPacer] = {}
+        for sender in senders.values():
+            self._pace(sender)
         self.wake = asyncio.Event()
         self.alive_at: datetime | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -78,7 +99,12 @@ class Outbox:
 
     def add_sender(self, sender: Sender) -> None:
         self.senders[sender.channel] = sender
-        self.limiters[sender.channel] = RateLimiter(sender.per_second)
+        self._pace(sender)
+
+    def _pace(self, sender: Sender) -> None:
+        clock, sleep = self.timer
+        self.limiters[sender.channel] = RateLimiter(sender.per_second, getattr(sender, "burst", None), clock=clock, sleep=sleep)
+        self.pacers[sender.channel] = ChatPacer(getattr(sender, "chat_interval", _no_interval), clock=clock)
 
     def citizen_wrote(self, address: str) -> None:
         """The citizen at ``address`` wrote: what was held for them may go
@@ -127,6 +153,13 @@ class Outbox:
     async def _send_in_order(self, items: list) -> None:
         for index, (message_id, attempts, outgoing) in enumerate(items):
             sender = self.senders[outgoing.channel]
+            wait = self.pacers[outgoing.channel].delay(outgoing.address)
+            if wait > WAIT_IN_ROUND:  # this chat had its share: the rest waits in the queue, holding nobody
+                until = self.clock() + timedelta(seconds=wait)
+                await asyncio.to_thread(self._release, [m for m, _, _ in items[index:]], until)
+                return
+            if wait:
+                await self.timer[1](wait)
             await self.limiters[outgoing.channel].wait()
             if self._stopping:  # claimed, not sent: back in the queue for the next start
                 await asyncio.to_thread(self._release, [m for m, _, _ in items[index:]])
@@ -136,6 +169,10 @@ class Outbox:
             except Exception as error:  # a sender should sort its errors; this is the safety net
                 log.debug("sender %s raised on message %s", outgoing.channel, message_id, exc_info=True)
                 result = SendResult.retry(f"{type(error).__name__}: {error}", code=error_summary(error))
+            if result.status == "retry" and result.retry_after and "429" in (result.code or ""):
+                self.limiters[outgoing.channel].pause(result.retry_after)  # the whole bot waits, as the channel asked
+            if result.status == "sent":
+                self.pacers[outgoing.channel].sent(outgoing.address)
             if result.status != "sent":
                 # Later messages to this address would arrive out of order: put them back.
                 await asyncio.to_thread(self._release, [m for m, _, _ in items if m > message_id])
@@ -161,13 +198,14 @@ class Outbox:
         if result.status == "retry":
             self.notify()
 
-    def _release(self, message_ids: list[int]) -> None:
+    def _release(self, message_ids: list[int], until: datetime | None = None) -> None:
+        """Claimed, not tried: back to the queue (at ``until``), the try not counted."""
         if not message_ids:
             return
         with session_scope(self.database) as session:
             for message_id in message_ids:
                 row = session.get(Message, message_id)
-                row.status, row.next_attempt_at, row.attempts = "queued", None, max(0, row.attempts - 1)
+                row.status, row.next_attempt_at, row.attempts = "queued", until, max(0, row.attempts - 1)
                 session.add(row)
 
     async def run(self, idle_seconds: float = 1.0) -> None:
@@ -199,17 +237,21 @@ class Outbox:
 
 
 def _drop_opted_out(session: Session, rows: list[Message]) -> list[Message]:
-    """Claimed rows minus announcements to citizens who said STOP; those fail with the reason."""
+    """Claimed rows minus announcements to citizens who said STOP; those are skipped, with the reason."""
     kept = []
     for row in rows:
         if (row.payload or {}).get("template") in BROADCAST_KINDS and row.citizen_id is not None:
             citizen = session.get(Citizen, row.citizen_id)
             if citizen is not None and citizen.broadcasts_opted_out_at is not None:
-                row.status, row.error, row.next_attempt_at = "failed", OPTED_OUT, None
+                row.status, row.error, row.next_attempt_at = SKIPPED, OPTED_OUT, None
                 session.add(row)
                 continue
         kept.append(row)
     return kept
+
+
+def _no_interval(address: str) -> float:
+    return 0.0
 
 
 def _stop_contact(session: Session, address: str, now: datetime) -> None:

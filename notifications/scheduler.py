@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from flows.masking import log_failure
-from notifications import jobs, retention, visits
+from notifications import bazaar, broadcasts, jobs, retention, visits
 from storage import leases
 from storage.models import utcnow
 
@@ -52,7 +52,14 @@ class Scheduler:
             "unconfirmed": (lambda now: jobs.close_unconfirmed(self.database, now), 60),
             "retention": (lambda now: retention.anonymize_expired(self.database, self.retention_months, now), 60),
             "visit_reminders": (lambda now: visits.send_reminders(self.database, self.catalog, now), 5),
+            "announcements": (self.announce, 0.25),
         }
+
+    def announce(self, now: datetime) -> int:
+        """Bazaar days that have come become broadcasts; broadcasts whose
+        time has come are written to the outbox."""
+        bazaar.create_due(self.database, self.catalog, now)
+        return broadcasts.write_due(self.database, self.catalog, now)
 
     def start(self) -> None:
         self._scheduler.add_job(self.heartbeat, "interval", seconds=RENEW_SECONDS, id="heartbeat", max_instances=1,

@@ -40,7 +40,7 @@ def claim_outbound(session: Session, now: datetime, limit: int, lease: timedelta
         Message.status.in_(("queued", "retry")) & (or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now)),
         (Message.status == "sending") & (Message.next_attempt_at <= now),
     )
-    statement = select(Message).where(Message.direction == "out", due).order_by(Message.id).limit(limit)
+    statement = select(Message).where(Message.direction == "out", due).order_by(Message.priority, Message.id).limit(limit)
     if channels is not None:
         statement = statement.where(Message.channel.in_(channels))
     if session.get_bind().dialect.name == "postgresql":

@@ -25,9 +25,12 @@ LATIN_WORD = re.compile(r"[A-Za-z]+")
 LATIN_ALLOWED = {"onewindow", "KX", "MP"}
 # Staff texts also show what caseworkers type or read as is: slash commands
 # (/reopen, /merge), the usage words CODE, PRIMARY, ID and remove, the time zone UTC,
-# and /visit's words and its date and time pattern (typed as shown: 2026-12-08 09:00-13:00).
+# /visit's words and its date and time pattern (typed as shown: 2026-12-08 09:00-13:00),
+# and /broadcast's: its audience terms and the language codes its texts are marked with.
 STAFF_LATIN_ALLOWED = LATIN_ALLOWED | {"CODE", "PRIMARY", "ID", "remove", "UTC", "add", "list", "move", "cancel", "show", "came", "limit",
-                                       "YYYY", "MM", "DD", "HH", "N"}
+                                       "YYYY", "MM", "DD", "HH", "N",
+                                       "all", "place", "lang", "category", "subscribers", "channels", "numbers", "telegram", "at",
+                                       "urgent", "fallback", "confirm", "status", "CHAT", "uz", "Cyrl", "ru", "es", "en"}
 SLASH_COMMAND = re.compile(r"/[a-z_]+")
 FANCY_APOSTROPHES = "ʻʼ‘’`´"
 

@@ -63,7 +63,7 @@ async def test_after_stop_announcements_stop_but_answers_about_her_requests_stil
     assert bodies == ["Su trámite está listo para retirar."]
     with session_scope(bot.database) as session:
         dropped = session.get(Message, announcement)
-        assert (dropped.status, dropped.error) == ("failed", "the citizen opted out of announcements")
+        assert (dropped.status, dropped.error) == ("skipped", "the citizen opted out of announcements")
         assert session.get(Message, answer).status == "sent"
 
 

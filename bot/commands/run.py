@@ -134,6 +134,7 @@ def _start_whatsapp(settings: Settings, bot):
         public_url=settings.twilio_public, sender=settings.twilio_whatsapp_from,
         messaging_service_sid=settings.twilio_messaging_service_sid,
         status_callback=settings.twilio_status_callback_url, templates=settings.whatsapp_template_sids,
+        per_second=settings.whatsapp_per_second,
         api_base_url=settings.twilio_api_base_url,
     )
     if not settings.twilio_public:

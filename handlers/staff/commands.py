@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from handlers.staff import learning, outbox, places, queue, requests, team, visits
+from handlers.staff import broadcasts, learning, outbox, places, queue, requests, team, visits
 from handlers.staff.context import Desk
 
 
@@ -39,6 +39,12 @@ COMMANDS: dict[str, Command] = {
     "places": Command(places.places, "/places", "staff_help_places"),
     "visit": Command(visits.visit, "/visit add|list|move|cancel|show|came", "staff_help_visit"),
     "demand": Command(visits.demand, "/demand [region|district]", "staff_help_demand", role="supervisor"),
+    "broadcast": Command(broadcasts.broadcast, "/broadcast AUDIENCE | LANG: text … [| at DATE TIME] [| urgent] · confirm|cancel|status ID · list",
+                         "staff_help_broadcast", role="supervisor"),
+    "bazaar": Command(broadcasts.bazaar_days, "/bazaar add PLACE | every sunday 07:00 | LANG: text … · list · remove ID", "staff_help_bazaar",
+                      role="supervisor"),
+    "channels": Command(broadcasts.channels, "/channels add CHAT_ID PLACE [— title] · list · remove CHAT_ID", "staff_help_channels",
+                        role="supervisor"),
     "staff": Command(team.staff, "/staff add|list|remove|invite", "staff_help_staff", role="admin"),
     "outbox": Command(outbox.outbox, "/outbox [failed|held] | retry ID…|all|failed|held", "staff_help_outbox", role="admin"),
 }

@@ -11,6 +11,7 @@ the migrations see it), plus a migration in ``storage/migrations``.
 """
 
 from storage.models.base import utcnow
+from storage.models.broadcasts import BazaarDay, Broadcast, BroadcastChannel
 from storage.models.catalogue import Category, Department, Locality, NamedPlace
 from storage.models.citizens import Citizen, Conversation, Identity
 from storage.models.coordination import Lease
@@ -24,6 +25,7 @@ from storage.models.visits import Booking, ServiceQuestion, Visit, VisitSubscrip
 
 __all__ = [
     "utcnow",
+    "BazaarDay", "Broadcast", "BroadcastChannel",
     "Category", "Department", "Locality", "NamedPlace",
     "Citizen", "Conversation", "Identity",
     "Lease",

@@ -19,7 +19,8 @@ class Message(SQLModel, table=True):
     sent -> delivered -> read``, or ``retry`` (with ``next_attempt_at``),
     ``held`` (WhatsApp's 24-hour window is closed and no template fits: it
     goes when the citizen writes again) and ``failed``, with the reason in
-    ``error``. ``payload["template"]`` names the kind of message (``reply``,
+    ``error``; an announcement may also end ``skipped`` (the citizen said
+    STOP) or ``cancelled`` (its broadcast was cancelled before it went). ``payload["template"]`` names the kind of message (``reply``,
     ``status``, ``broadcast``) and so the approved template to use.
     ``failing_since`` is the first failed try of the current run of
     failures (retries go on for ``OUTBOX_RETRY_HOURS`` from it);
@@ -54,3 +55,7 @@ class Message(SQLModel, table=True):
     sent_at: datetime | None = when(default=None)
     failing_since: datetime | None = when(default=None)
     failed_at: datetime | None = when(default=None, index=True)
+    # An announcement's message: which broadcast, and it waits behind
+    # everything else (priority 1); replies to citizens are priority 0.
+    broadcast_id: int | None = Field(default=None, foreign_key="broadcast.id", index=True)
+    priority: int = 0

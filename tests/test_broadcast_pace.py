@@ -1,0 +1,184 @@
+"""Sending announcements at the channels' pace: never faster than a
+channel allows (30 a second overall on Telegram, one a second to a person,
+twenty a minute to a group), a 429 pauses the whole bot as long as it
+asks, replies to citizens overtake a broadcast, and two outboxes on one
+PostgreSQL never send one message twice. Time here is a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from bot.engine import outbound_values
+from bot.wiring import open_store
+from flows.messages import Outgoing
+from handlers.telegram import TelegramSender
+from notifications.outbox import Outbox
+from notifications.ratelimit import ChatPacer, RateLimiter
+from notifications.senders import SendResult
+from storage.db import session_scope
+from storage.models import Message
+from tests.test_outbox import Clock
+
+
+class FakeTime:
+    """A monotonic clock that moves only when someone sleeps on it."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+
+class Channel:
+    """A far end that notes when each message arrived, by the fake clock."""
+
+    per_second = 0.0
+
+    def __init__(self, time: FakeTime, channel: str = "telegram", answers=(), interval=None, burst=None):
+        self.channel, self.time, self.answers = channel, time, list(answers)
+        self.arrived: list[tuple[float, str, str]] = []
+        if interval is not None:
+            self.chat_interval = interval
+        if burst is not None:
+            self.burst = burst
+
+    async def send(self, message: Outgoing) -> SendResult:
+        self.arrived.append((self.time(), message.address, message.text))
+        return self.answers.pop(0) if self.answers else SendResult.sent(f"{message.address}:{len(self.arrived)}:{id(self)}")
+
+
+def most_in_any_window(times: list[float], window: float) -> int:
+    times = sorted(times)
+    most, start = 0, 0
+    for end, moment in enumerate(times):
+        while moment - times[start] >= window:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+def queue(database, address: str, *texts: str, broadcast: bool = False) -> list[int]:
+    with session_scope(database) as session:
+        rows = []
+        for text in texts:
+            values = outbound_values(Outgoing(address, text, template="broadcast" if broadcast else None), None, None)
+            rows.append(Message(**values, priority=1 if broadcast else 0))
+        session.add_all(rows)
+        session.flush()
+        return [row.id for row in rows]
+
+
+async def test_telegrams_overall_limit_holds_in_every_second_and_is_nearly_reached():
+    time = FakeTime()
+    limiter = RateLimiter(TelegramSender.per_second, TelegramSender.burst, clock=time, sleep=time.sleep)
+    sent = []
+    for _ in range(600):
+        await limiter.wait()
+        sent.append(time())
+    assert most_in_any_window(sent, 1.0) <= 30
+    assert 600 / (sent[-1] - sent[0] + 1 / 30) >= 0.95 * 30  # and not much slower than allowed
+
+
+async def test_a_429_pauses_the_whole_channel_for_as_long_as_it_asks():
+    time = FakeTime()
+    limiter = RateLimiter(30, 1, clock=time, sleep=time.sleep)
+    await limiter.wait()
+    limiter.pause(7.5)
+    asked_at = time()
+    await limiter.wait()
+    assert time() - asked_at >= 7.5
+
+
+def test_telegram_spaces_a_person_by_a_second_and_a_group_by_three():
+    assert TelegramSender.chat_interval("telegram:123456") == 1.0
+    assert TelegramSender.chat_interval("telegram:-1001234567890") == 3.0  # twenty a minute
+    time = FakeTime()
+    pacer = ChatPacer(TelegramSender.chat_interval, clock=time)
+    pacer.sent("telegram:5")
+    assert pacer.delay("telegram:5") == 1.0 and pacer.delay("telegram:6") == 0.0
+
+
+async def test_messages_to_one_person_go_a_second_apart(database):
+    time, clock = FakeTime(), Clock()
+    far_end = Channel(time, interval=TelegramSender.chat_interval)
+    outbox = Outbox(database, {"telegram": far_end}, clock=clock, timer=(time, time.sleep))
+    queue(database, "telegram:5", "one", "two", "three")
+    queue(database, "telegram:6", "four")
+    await outbox.deliver_due()
+    to_person = [at for at, address, _ in far_end.arrived if address == "telegram:5"]
+    assert len(to_person) == 3 and all(b - a >= 1.0 for a, b in zip(to_person, to_person[1:]))
+    assert [text for _, _, text in far_end.arrived].index("four") < 2  # another chat does not wait for this one
+
+
+async def test_a_group_gets_twenty_a_minute_and_what_must_wait_goes_back_to_the_queue(database):
+    time, clock = FakeTime(), Clock()
+    far_end = Channel(time, interval=TelegramSender.chat_interval)
+    outbox = Outbox(database, {"telegram": far_end}, clock=clock, timer=(time, time.sleep))
+    group = queue(database, "telegram:-1009", "first post", "second post")
+    await outbox.deliver_due()
+    assert [text for _, _, text in far_end.arrived] == ["first post"]
+    with session_scope(database) as session:
+        waiting = session.get(Message, group[1])
+        # back in the queue for three seconds, its try not counted
+        assert (waiting.status, waiting.attempts) == ("queued", 0)
+        assert timedelta(seconds=2.9) < waiting.next_attempt_at - clock.now <= timedelta(seconds=3)
+    assert await outbox.deliver_due() == 0  # not before its time
+    clock.advance(3)
+    time.now += 3
+    await outbox.deliver_due()
+    assert [text for _, _, text in far_end.arrived] == ["first post", "second post"]
+
+
+async def test_a_429_from_telegram_holds_every_chat_not_just_the_one_that_got_it(database):
+    time, clock = FakeTime(), Clock()
+    throttled = SendResult.retry("Flood control exceeded", retry_after=20, code="RetryAfter (HTTP 429)")
+    far_end = Channel(time, answers=[throttled], burst=1)
+    far_end.per_second = 30.0
+    outbox = Outbox(database, {"telegram": far_end}, clock=clock, timer=(time, time.sleep))
+    queue(database, "telegram:1", "a")
+    queue(database, "telegram:2", "b")
+    started = time()
+    await outbox.deliver_due()
+    (first_at, _, _), (second_at, _, _) = far_end.arrived
+    assert first_at == started and second_at - first_at >= 20
+
+
+async def test_a_reply_to_a_citizen_overtakes_a_broadcast_queued_before_it(database):
+    time, clock = FakeTime(), Clock()
+    far_end = Channel(time, channel="test")
+    outbox = Outbox(database, {"test": far_end}, clock=clock, timer=(time, time.sleep))
+    for n in range(250):
+        queue(database, f"test:{n}", "Bazaar on Sunday", broadcast=True)
+    queue(database, "test:ana", "Your request KX-1234 is in progress")
+    await outbox.deliver_due()
+    assert far_end.arrived[0][2] == "Your request KX-1234 is in progress"
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_two_outboxes_on_one_postgresql_never_send_a_message_twice(database_url):
+    stores = [open_store(database_url) for _ in range(2)]
+    try:
+        for n in range(400):
+            queue(stores[0], f"test:{n}", f"message {n}", broadcast=n % 2 == 0)
+        time = FakeTime()
+        far_ends = [Channel(time, channel="test") for _ in stores]
+        outboxes = [Outbox(store, {"test": end}, timer=(time, time.sleep)) for store, end in zip(stores, far_ends)]
+        for _ in range(10):
+            await asyncio.gather(*(outbox.deliver_due() for outbox in outboxes))
+        texts = [text for end in far_ends for _, _, text in end.arrived]
+        assert len(texts) == 400 and len(set(texts)) == 400
+        assert all(end.arrived for end in far_ends)  # both took a share
+        with session_scope(stores[0]) as session:
+            assert set(session.exec(select(Message.status))) == {"sent"}
+    finally:
+        for store in stores:
+            store.dispose()
