@@ -71,27 +71,38 @@ def language_code(word: str) -> str | None:
 
 def read(catalog, line: str, author_language: str, now: datetime | None = None) -> Draft:
     """The announcement written on one line (see the module's docstring)."""
-    now = now or utcnow()
     parts = [part.strip() for part in line.split("|")]
-    draft = Draft(audience=read_audience(catalog, parts[0]))
-    fallback, at = None, None
+    texts, fallback, at, urgent = {}, None, None, False
     for part in parts[1:]:
         lowered = part.lower()
         if match := _LANGUAGE_PART.match(part):
-            draft.texts[language_code(match.group(1))] = match.group(2).strip()
+            texts[language_code(match.group(1))] = match.group(2).strip()
         elif lowered == "urgent":
-            draft.urgent = True
+            urgent = True
         elif lowered.startswith("at "):
             at = part[3:].strip()
         elif lowered.startswith("fallback "):
-            fallback = language_code(part[9:])
-            if fallback is None:
-                raise BroadcastError("staff_broadcast_bad_language", part[9:].strip())
+            fallback = part[9:].strip()
         elif part:
-            draft.texts[author_language] = part
+            texts[author_language] = part
+    return compose(catalog, parts[0], texts, author_language, at=at, urgent=urgent, fallback=fallback, now=now)
+
+
+def compose(catalog, audience: str, texts: dict[str, str], author_language: str, *, at: str | None = None, urgent: bool = False,
+            fallback: str | None = None, now: datetime | None = None) -> Draft:
+    """An announcement from its parts, each checked: the audience's terms,
+    a text per language code, the local time to send it, the fallback."""
+    now = now or utcnow()
+    draft = Draft(audience=read_audience(catalog, audience), urgent=urgent)
+    for language, body in texts.items():
+        code = language_code(language) or _fail("staff_broadcast_bad_language", language)
+        draft.texts[code] = body.strip()
     if not draft.texts or not all(draft.texts.values()):
         raise BroadcastError("staff_broadcast_no_text")
-    draft.fallback = fallback or (author_language if author_language in draft.texts else next(iter(draft.texts)))
+    if fallback is not None:
+        draft.fallback = language_code(fallback) or _fail("staff_broadcast_bad_language", fallback)
+    else:
+        draft.fallback = author_language if author_language in draft.texts else next(iter(draft.texts))
     if draft.fallback not in draft.texts:
         raise BroadcastError("staff_broadcast_bad_fallback", draft.fallback)
     if at is not None:

@@ -20,6 +20,7 @@ COMMANDS = {
     "export": "bot.commands.export",
     "outbox": "bot.commands.outbox",
     "visits": "bot.commands.visits",
+    "broadcast": "bot.commands.broadcast",
     "report": "bot.commands.report",
     "import": "bot.commands.import_requests",
 }

@@ -79,7 +79,7 @@ def count(session: Session, audience: dict) -> dict[str, int]:
             if person.key in seen:
                 continue
             seen.add(person.key)
-            kind = "skipped" if person.opted_out else "channels" if person.key.startswith("ch") else person.language or "?"
+            kind = "skipped" if person.opted_out else "channels" if person.key.startswith("ch") else person.language or "language unknown"
             counts[kind] = counts.get(kind, 0) + 1
     return counts
 

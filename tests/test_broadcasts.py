@@ -342,3 +342,38 @@ def test_a_bazaar_day_the_bot_was_down_for_is_announced_while_the_day_is_young_a
     assert bazaar.create_due(database, catalog, at_seven + timedelta(hours=5, minutes=59)) == 1
     last_week = at_seven - timedelta(days=14, minutes=-1)  # before the rule was written: not announced
     assert bazaar.create_due(database, catalog, last_week) == 0
+
+
+def test_from_the_shell_a_csv_with_a_bad_row_creates_nothing_and_a_good_one_is_previewed_confirmed_and_exported(
+        engine, database, database_url, catalog, staff, ana, tmp_path, monkeypatch, capsys):  # noqa: F811
+    from bot import cli
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("EXPORT_PSEUDONYM_KEY", "a-secret-of-sixteen-or-more")
+    people = tmp_path / "people.csv"
+    people.write_text("phone\n+998901234567\nnobody\n", "utf-8")
+    assert cli.main(["broadcast", "create", "--numbers", str(people), "--text", "uz=Ertaga bozor"]) == 1
+    assert f"{people}:3: «nobody»" in capsys.readouterr().err and broadcasts_in(database) == 0
+
+    assert cli.main(["broadcast", "create", "--to", "place Guliston", "--text", "uz=Ertaga bozor", "--text", "en=Bazaar | tomorrow",
+                     "--at", "2020-01-01 09:00"]) == 1
+    assert "2020-01-01 09:00 has passed" in capsys.readouterr().err and broadcasts_in(database) == 0
+
+    people.write_text("phone\n+998901234567\n", "utf-8")
+    assert cli.main(["broadcast", "create", "--to", "place Guliston", "--numbers", str(people), "--text", "uz=Ertaga bozor",
+                     "--text", "en=Bazaar | tomorrow", "--fallback", "uz"]) == 0
+    out = capsys.readouterr().out
+    assert "reaches 2 (en 1, language unknown 1)" in out  # a number we have never heard from: its language is unknown
+    assert "[en] Bazaar | tomorrow" in out and "onewindow broadcast confirm 1" in out
+    assert cli.main(["broadcast", "confirm", "1"]) == 0
+    write_due(database, catalog, DAYTIME)
+    assert outbox_of(database, 1)[ana.address].text == "Bazaar | tomorrow"
+    assert cli.main(["broadcast", "status", "1"]) == 0
+    assert "queued 2" in capsys.readouterr().out
+
+    assert cli.main(["export", "broadcasts"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[0].startswith("broadcast,created_at,created_by") and len(rows) == 3
+    assert ana.address not in "\n".join(rows) and "+998901234567" not in "\n".join(rows)  # pseudonyms only
+    assert cli.main(["export", "broadcasts", "--with-personal-data"]) == 0
+    assert "whatsapp:+998901234567" in capsys.readouterr().out

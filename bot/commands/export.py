@@ -1,6 +1,7 @@
-"""``onewindow export events [--output FILE] [--with-personal-data [--by NAME]]``:
+"""``onewindow export events|broadcasts [--output FILE] [--with-personal-data [--by NAME]]``:
 the whole audit trail as CSV, one row per event: when, which request, its
-category and district, who, what, from which status to which, and the note.
+category and district, who, what, from which status to which, and the note;
+or every announcement with every recipient's outcome, one row per message.
 
 By default the export is pseudonymized, fit to hand to an analyst: no names,
 no phone numbers, no free text (notes, replies, citizens' answers and
@@ -28,9 +29,11 @@ from bot.settings import Settings
 from bot.wiring import open_store
 from storage import privacy
 from storage.db import session_scope
-from storage.models import Caseworker, Citizen, Request, RequestEvent
+from storage.models import Broadcast, Caseworker, Citizen, Message, Request, RequestEvent
 
-help = "export the audit trail of every request as CSV (pseudonymized unless --with-personal-data)"
+help = "export the audit trail of every request, or every announcement's outcome per recipient, as CSV (pseudonymized unless --with-personal-data)"
+BROADCAST_COLUMNS = ["broadcast", "created_at", "created_by", "confirmed_by", "urgent", "send_at", "broadcast_status", "audience",
+                     "recipient", "channel", "status", "error", "queued_at", "sent_at"]
 COLUMNS = ["at", "request", "category", "place", "citizen", "actor", "actor_name", "kind", "from_status", "to_status", "note"]
 REDACTED = "[redacted]"
 MIN_KEY = 16
@@ -44,7 +47,7 @@ class ExportRefused(Exception):
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("what", choices=["events"])
+    parser.add_argument("what", choices=["events", "broadcasts"])
     parser.add_argument("--output", "-o", help="a file (default: standard output)")
     parser.add_argument("--with-personal-data", action="store_true",
                         help="names, numbers and every note word for word (recorded in the audit trail)")
@@ -62,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
             if args.with_personal_data:
                 record_personal_export(database, args.by, args.output or "standard output")
             out = _open(args.output)
-            write_events(database, out, key=key)
+            (write_broadcasts if args.what == "broadcasts" else write_events)(database, out, key=key)
         finally:
             database.dispose()
     except ExportRefused as problem:
@@ -153,3 +156,39 @@ def write_events(database, out, *, key: bytes | None = None) -> int:
 def _citizen_id(actor: str) -> int | None:
     kind, _, number = actor.partition(":")
     return int(number) if kind == "citizen" and number.isdigit() else None
+
+
+def write_broadcasts(database, out, *, key: bytes | None = None) -> int:
+    """Every announcement's messages as CSV rows, read a batch at a time;
+    a citizen's address is their pseudonym when ``key`` is given (a
+    channel's or group's address is public and stays)."""
+    writer = csv.writer(out)
+    writer.writerow(BROADCAST_COLUMNS)
+    count = 0
+    with session_scope(database) as session:
+        announcements = {b.id: b for b in session.exec(select(Broadcast))}
+        statement = select(Message).where(Message.broadcast_id.is_not(None)).order_by(Message.broadcast_id, Message.id)
+        for row in session.exec(statement.execution_options(yield_per=1000)):
+            item = announcements[row.broadcast_id]
+            recipient = row.address
+            if key is not None and row.citizen_id is not None:
+                recipient = pseudonym(key, row.citizen_id)
+            elif key is not None and not row.address.split(":", 1)[1].startswith("-"):
+                recipient = "a-" + hmac.new(key, row.address.encode(), hashlib.sha256).hexdigest()[:16]
+            audience = {k: v for k, v in item.audience.items() if k not in ("localities", "subscribers", "channels", "numbers")}
+            writer.writerow([
+                item.id, item.created_at.isoformat(), item.created_by, item.confirmed_by or "", item.urgent,
+                item.send_at.isoformat() if item.send_at else "", item.status, _audience_words(audience, item.audience),
+                recipient, row.channel, row.status, row.error or "", row.created_at.isoformat(),
+                row.sent_at.isoformat() if row.sent_at else "",
+            ])
+            count += 1
+    return count
+
+
+def _audience_words(kept: dict, audience: dict) -> str:
+    words = [f"{k}={v}" for k, v in sorted(kept.items()) if k != "named"]
+    words += [f"{k}={','.join(v)}" for k, v in sorted(kept.get("named", {}).items())]
+    if audience.get("numbers"):
+        words.append(f"numbers={len(audience['numbers'])}")
+    return " ".join(words)
