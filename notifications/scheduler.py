@@ -52,7 +52,7 @@ class Scheduler:
             "unconfirmed": (lambda now: jobs.close_unconfirmed(self.database, now), 60),
             "retention": (lambda now: retention.anonymize_expired(self.database, self.retention_months, now), 60),
             "visit_reminders": (lambda now: visits.send_reminders(self.database, self.catalog, now), 5),
-            "announcements": (self.announce, 0.25),
+            "announcements": (self.announce, 5 / 60),  # a confirmed announcement starts within seconds
         }
 
     def announce(self, now: datetime) -> int:
