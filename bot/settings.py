@@ -43,6 +43,7 @@ class Settings:
     telegram_webhook_url: str = ""
     telegram_webhook_secret: str = ""
     telegram_poll_interval: float = 0.0
+    telegram_per_second: float = 29.5  # messages a second the bot sends in all (Telegram allows 30; more with paid broadcasts)
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     twilio_account_sid: str = ""

@@ -26,10 +26,15 @@ a citizen who opted out of them, even when queued before the opt-out (they
 are ``skipped``); answers about the citizen's own requests always do.
 
 What a crash can do: a message is claimed (``sending``, with a lease),
-sent, then recorded. Killed between the send and the record, the message
-is sent again when its lease runs out — at most once more, and only for the
-messages in flight at that moment; killed before the send, it simply goes
-when the lease runs out. Nothing claimed is lost.
+sent, then recorded — the outcomes of the sends of the last
+:data:`RECORD_EVERY` seconds together, in one transaction. Killed between
+the send and the record, the message is sent again when its lease runs
+out: at most once more, and only for the messages in flight at that moment
+or sent in the last few milliseconds (neither Telegram nor Twilio can be
+asked afterwards whether a message arrived, so the choice is between
+"maybe twice" and "maybe never": we choose twice). A message the outbox
+recorded as sent is never sent again. Killed before the send, a message
+simply goes when its lease runs out. Nothing claimed is lost.
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ BATCH = 100
 BROADCAST_KINDS = frozenset({"broadcast"})
 OPTED_OUT = "the citizen opted out of announcements"
 SKIPPED = "skipped"
+RECORD_EVERY = 0.01  # seconds: outcomes of the sends within this are recorded in one transaction
 WAIT_IN_ROUND = 1.5  # seconds a message may wait for its chat within a delivery round; longer goes back to the queue
 
 
@@ -96,6 +102,8 @@ class Outbox:
         self._wrote: set[str] = set()  # addresses whose held messages may go again
         self._wrote_lock = threading.Lock()
         self._stopping = False
+        self._outcomes: list[tuple[int, int, SendResult]] = []  # sent, not yet recorded (see _note)
+        self._recording: asyncio.Future | None = None
 
     def add_sender(self, sender: Sender) -> None:
         self.senders[sender.channel] = sender
@@ -103,7 +111,7 @@ class Outbox:
 
     def _pace(self, sender: Sender) -> None:
         clock, sleep = self.timer
-        self.limiters[sender.channel] = RateLimiter(sender.per_second, getattr(sender, "burst", None), clock=clock, sleep=sleep)
+        self.limiters[sender.channel] = RateLimiter(sender.per_second, clock=clock, sleep=sleep)
         self.pacers[sender.channel] = ChatPacer(getattr(sender, "chat_interval", _no_interval), clock=clock)
 
     def citizen_wrote(self, address: str) -> None:
@@ -132,7 +140,10 @@ class Outbox:
         by_address: dict[str, list] = defaultdict(list)
         for item in claimed:
             by_address[item[2].address].append(item)
-        await asyncio.gather(*(self._send_in_order(items) for items in by_address.values()))
+        try:
+            await asyncio.gather(*(self._send_in_order(items) for items in by_address.values()))
+        finally:
+            await self._flush_outcomes()
         return len(claimed)
 
     def _claim(self) -> list[tuple[int, int, Outgoing]]:
@@ -176,18 +187,41 @@ class Outbox:
             if result.status != "sent":
                 # Later messages to this address would arrive out of order: put them back.
                 await asyncio.to_thread(self._release, [m for m, _, _ in items if m > message_id])
-                await asyncio.to_thread(self._record, message_id, attempts, result)
+                await self._note(message_id, attempts, result)
                 return
-            await asyncio.to_thread(self._record, message_id, attempts, result)
+            await self._note(message_id, attempts, result)
+
+    async def _note(self, message_id: int, attempts: int, result: SendResult) -> None:
+        """Keep an outcome for the next group commit, within :data:`RECORD_EVERY`."""
+        self._outcomes.append((message_id, attempts, result))
+        if self._recording is None or self._recording.done():
+            self._recording = asyncio.ensure_future(self._flush_outcomes(RECORD_EVERY))
+
+    async def _flush_outcomes(self, after: float = 0.0) -> None:
+        """Record the outcomes kept so far, in one transaction (one fsync for
+        all the sends of a few milliseconds, not one each)."""
+        if after:
+            await asyncio.sleep(after)
+        elif self._recording is not None and not self._recording.done():
+            await self._recording
+        while self._outcomes:
+            batch, self._outcomes = self._outcomes, []
+            await asyncio.to_thread(self._record_all, batch)
 
     def _record(self, message_id: int, attempts: int, result: SendResult) -> None:
+        self._record_all([(message_id, attempts, result)])
+
+    def _record_all(self, outcomes: list[tuple[int, int, SendResult]]) -> None:
         now = self.clock()
         with session_scope(self.database) as session:
-            row = session.get(Message, message_id)
-            self.policy.record(row, attempts, result, now)
-            session.add(row)
-            if result.status == "blocked":
-                _stop_contact(session, row.address, now)
+            rows = {row.id: row for row in session.exec(select(Message).where(Message.id.in_([o[0] for o in outcomes])))}
+            for message_id, attempts, result in outcomes:
+                row = rows[message_id]
+                self.policy.record(row, attempts, result, now)
+                session.add(row)
+                if result.status == "blocked":
+                    session.flush()
+                    _stop_contact(session, row.address, now)
 
     def settle(self, message_id: int, result: SendResult) -> None:
         """Record an outcome learned after the send (a channel's delivery
@@ -238,14 +272,15 @@ class Outbox:
 
 def _drop_opted_out(session: Session, rows: list[Message]) -> list[Message]:
     """Claimed rows minus announcements to citizens who said STOP; those are skipped, with the reason."""
+    announced = {row.citizen_id for row in rows if (row.payload or {}).get("template") in BROADCAST_KINDS and row.citizen_id is not None}
+    stopped = set(session.exec(select(Citizen.id).where(Citizen.id.in_(announced), Citizen.broadcasts_opted_out_at.is_not(None)))) \
+        if announced else set()
     kept = []
     for row in rows:
-        if (row.payload or {}).get("template") in BROADCAST_KINDS and row.citizen_id is not None:
-            citizen = session.get(Citizen, row.citizen_id)
-            if citizen is not None and citizen.broadcasts_opted_out_at is not None:
-                row.status, row.error, row.next_attempt_at = SKIPPED, OPTED_OUT, None
-                session.add(row)
-                continue
+        if row.citizen_id in stopped and (row.payload or {}).get("template") in BROADCAST_KINDS:
+            row.status, row.error, row.next_attempt_at = SKIPPED, OPTED_OUT, None
+            session.add(row)
+            continue
         kept.append(row)
     return kept
 

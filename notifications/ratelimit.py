@@ -15,42 +15,49 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+EPSILON = 1e-9  # a float's rounding, not a wait
 
 
 class RateLimiter:
-    def __init__(self, per_second: float, burst: int | None = None, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep):
+    """At most ``per_second`` sends in any one second — a sliding window of
+    the last second's sends, so a late wake-up costs no throughput — spaced
+    at least half an interval apart, so they do not bunch. A 429 pauses it."""
+
+    def __init__(self, per_second: float, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep):
         self.rate = per_second
-        self.capacity = burst or max(1, int(per_second))
+        self.limit = max(1, int(per_second))
+        self.gap = 0.5 / per_second if per_second > 0 else 0.0
         self.clock, self.sleep = clock, sleep
-        self.tokens = float(self.capacity)
-        self.updated = clock()
+        self.sent: deque[float] = deque()
         self.paused_until = 0.0
         self._lock = asyncio.Lock()
 
     def pause(self, seconds: float) -> None:
         """The channel said "too many, wait": nobody sends on it until then."""
         self.paused_until = max(self.paused_until, self.clock() + seconds)
-        self.tokens = 0.0
 
     async def wait(self) -> None:
         async with self._lock:
             while (paused := self.paused_until - self.clock()) > 0:
                 await self.sleep(paused)
-                self.updated = self.clock()
             if self.rate <= 0:
                 return
             while True:
                 now = self.clock()
-                self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-                self.updated = now
-                if self.tokens >= 1 - 1e-9:  # a token's worth, give or take the float's rounding
-                    self.tokens = max(0.0, self.tokens - 1)
+                while self.sent and now - self.sent[0] >= 1.0 - EPSILON:
+                    self.sent.popleft()
+                wait = self.sent[0] + 1.0 - now if len(self.sent) >= self.limit else 0.0
+                if self.sent:
+                    wait = max(wait, self.sent[-1] + self.gap - now)
+                if wait <= EPSILON:
+                    self.sent.append(now)
                     return
-                await self.sleep((1 - self.tokens) / self.rate)
+                await self.sleep(wait)
 
 
 class ChatPacer:

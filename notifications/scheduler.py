@@ -45,6 +45,7 @@ class Scheduler:
         self.leading = False
         self._scheduler = AsyncIOScheduler(timezone="UTC")
         self._running: set[asyncio.Future] = set()  # jobs' work in worker threads
+        self._timer_stopped = False
         # name -> (what it runs, minutes between runs)
         self.table = {
             "digest": (lambda now: jobs.send_digests(self.database, self.catalog, now), digest_minutes),
@@ -70,8 +71,7 @@ class Scheduler:
         self._scheduler.start()
 
     def shutdown(self) -> None:
-        if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+        self._stop_timer()
         if self.leading:
             try:
                 leases.give_up(self.database, LEASE_NAME, self.holder)
@@ -81,11 +81,16 @@ class Scheduler:
 
     async def stop(self) -> None:
         """No new runs; the job running now finishes its transaction, then the lease goes."""
-        if self._scheduler.running:
-            self._scheduler.shutdown(wait=False)
+        self._stop_timer()
         if self._running:
             await asyncio.wait(set(self._running))
         self.shutdown()
+
+    def _stop_timer(self) -> None:
+        """Stop APScheduler once (its shutdown is asynchronous: asked twice, the second fails)."""
+        if self._scheduler.running and not self._timer_stopped:
+            self._timer_stopped = True
+            self._scheduler.shutdown(wait=False)
 
     async def heartbeat(self) -> None:
         """Say we are alive, and take or renew the lease."""

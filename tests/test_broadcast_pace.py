@@ -43,13 +43,11 @@ class Channel:
 
     per_second = 0.0
 
-    def __init__(self, time: FakeTime, channel: str = "telegram", answers=(), interval=None, burst=None):
+    def __init__(self, time: FakeTime, channel: str = "telegram", answers=(), interval=None):
         self.channel, self.time, self.answers = channel, time, list(answers)
         self.arrived: list[tuple[float, str, str]] = []
         if interval is not None:
             self.chat_interval = interval
-        if burst is not None:
-            self.burst = burst
 
     async def send(self, message: Outgoing) -> SendResult:
         self.arrived.append((self.time(), message.address, message.text))
@@ -79,7 +77,7 @@ def queue(database, address: str, *texts: str, broadcast: bool = False) -> list[
 
 async def test_telegrams_overall_limit_holds_in_every_second_and_is_nearly_reached():
     time = FakeTime()
-    limiter = RateLimiter(TelegramSender.per_second, TelegramSender.burst, clock=time, sleep=time.sleep)
+    limiter = RateLimiter(TelegramSender.per_second, clock=time, sleep=time.sleep)
     sent = []
     for _ in range(600):
         await limiter.wait()
@@ -90,7 +88,7 @@ async def test_telegrams_overall_limit_holds_in_every_second_and_is_nearly_reach
 
 async def test_a_429_pauses_the_whole_channel_for_as_long_as_it_asks():
     time = FakeTime()
-    limiter = RateLimiter(30, 1, clock=time, sleep=time.sleep)
+    limiter = RateLimiter(30, clock=time, sleep=time.sleep)
     await limiter.wait()
     limiter.pause(7.5)
     asked_at = time()
@@ -141,7 +139,7 @@ async def test_a_group_gets_twenty_a_minute_and_what_must_wait_goes_back_to_the_
 async def test_a_429_from_telegram_holds_every_chat_not_just_the_one_that_got_it(database):
     time, clock = FakeTime(), Clock()
     throttled = SendResult.retry("Flood control exceeded", retry_after=20, code="RetryAfter (HTTP 429)")
-    far_end = Channel(time, answers=[throttled], burst=1)
+    far_end = Channel(time, answers=[throttled])
     far_end.per_second = 30.0
     outbox = Outbox(database, {"telegram": far_end}, clock=clock, timer=(time, time.sleep))
     queue(database, "telegram:1", "a")

@@ -168,7 +168,7 @@ async def _start_telegram(settings: Settings, bot, stop: asyncio.Event) -> _Tele
             f"Cannot reach the Telegram Bot API at {settings.telegram_api} ({error}). "
             "Check the network, or TELEGRAM_API_BASE_URL if you use a local Bot API server."
         ) from error
-    bot.outbox.add_sender(TelegramSender(application.bot, files=file_for_upload(bot.database)))
+    bot.outbox.add_sender(TelegramSender(application.bot, files=file_for_upload(bot.database), per_second=settings.telegram_per_second))
     inbox = TelegramInbox(application.bot, bot.engine, bot.database)
     if waiting := await inbox.start():
         log.info("Telegram: %d updates stored before a restart are being handled", waiting)
