@@ -126,10 +126,11 @@ class TelegramSender:
     per_second = 29.5  # Telegram allows 30 a second per bot: 29 in any second, with a margin for the network
 
     @staticmethod
-    def chat_interval(address: str) -> float:
-        """Seconds between two messages to one chat: one a second to a
-        person, twenty a minute to a group or channel (negative ids)."""
-        return 1.0 if not address.split(":", 1)[1].startswith("-") else 3.0
+    def chat_pace(address: str) -> tuple[float, int]:
+        """Seconds between messages to one chat, and how many may go at
+        once: a person gets a reply of up to three messages at once and then
+        one a second; a group or channel (negative ids) twenty a minute."""
+        return (1.0, 3) if not address.split(":", 1)[1].startswith("-") else (3.0, 1)
 
     def __init__(self, bot, files: Callable[[str], tuple[str, bytes] | None] | None = None, per_second: float | None = None):
         self.bot = bot

@@ -18,7 +18,7 @@ out in the order they were queued, replies to citizens before announcements
 Pace: each channel's overall rate (:class:`~notifications.ratelimit.RateLimiter`,
 paused for the whole channel when it answers 429 with ``retry_after``) and
 its rate per chat (:class:`~notifications.ratelimit.ChatPacer`, from the
-sender's ``chat_interval``): a message to a chat that must wait longer
+sender's ``chat_pace``): a message to a chat that must wait longer
 than a moment goes back to the queue until then, so it holds nobody else.
 
 Announcements (``template`` = a kind in :data:`BROADCAST_KINDS`) never reach
@@ -112,7 +112,7 @@ class Outbox:
     def _pace(self, sender: Sender) -> None:
         clock, sleep = self.timer
         self.limiters[sender.channel] = RateLimiter(sender.per_second, clock=clock, sleep=sleep)
-        self.pacers[sender.channel] = ChatPacer(getattr(sender, "chat_interval", _no_interval), clock=clock)
+        self.pacers[sender.channel] = ChatPacer(getattr(sender, "chat_pace", _no_pace), clock=clock)
 
     def citizen_wrote(self, address: str) -> None:
         """The citizen at ``address`` wrote: what was held for them may go
@@ -285,8 +285,8 @@ def _drop_opted_out(session: Session, rows: list[Message]) -> list[Message]:
     return kept
 
 
-def _no_interval(address: str) -> float:
-    return 0.0
+def _no_pace(address: str) -> tuple[float, int]:
+    return 0.0, 1
 
 
 def _stop_contact(session: Session, address: str, now: datetime) -> None:

@@ -61,24 +61,35 @@ class RateLimiter:
 
 
 class ChatPacer:
-    """When the next message to one chat may go: ``interval(address)``
-    seconds after the last one."""
+    """When the next message to one chat may go. ``pace(address)`` gives
+    the seconds between messages to that chat and how many may go at once
+    (a reply of two or three messages is not held a second each; a run of
+    them is)."""
 
-    KEEP = 10_000  # chats remembered; older ones are past their interval anyway
+    KEEP = 10_000  # chats remembered; older ones have their full allowance back anyway
 
-    def __init__(self, interval: Callable[[str], float], *, clock: Clock = time.monotonic):
-        self.interval, self.clock = interval, clock
-        self.next_at: dict[str, float] = {}
+    def __init__(self, pace: Callable[[str], tuple[float, int]], *, clock: Clock = time.monotonic):
+        self.pace, self.clock = pace, clock
+        self.allowance: dict[str, tuple[float, float]] = {}  # address -> (tokens, when counted)
+
+    def _tokens(self, address: str, now: float) -> tuple[float, float, int]:
+        interval, burst = self.pace(address)
+        tokens, counted = self.allowance.get(address, (float(burst), now))
+        return min(float(burst), tokens + (now - counted) / interval), interval, burst
 
     def delay(self, address: str) -> float:
         """Seconds to wait before sending to ``address`` now (0: at once)."""
-        return max(0.0, self.next_at.get(address, 0.0) - self.clock())
+        if address not in self.allowance:
+            return 0.0
+        tokens, interval, _ = self._tokens(address, self.clock())
+        return 0.0 if tokens >= 1 - EPSILON else (1 - tokens) * interval
 
     def sent(self, address: str) -> None:
-        gap = self.interval(address)
-        if gap <= 0:
+        interval, _ = self.pace(address)
+        if interval <= 0:
             return
         now = self.clock()
-        if len(self.next_at) >= self.KEEP:
-            self.next_at = {a: t for a, t in self.next_at.items() if t > now}
-        self.next_at[address] = now + gap
+        if len(self.allowance) >= self.KEEP:
+            self.allowance = {a: v for a, v in self.allowance.items() if now - v[1] < 60}
+        tokens, _, _ = self._tokens(address, now)
+        self.allowance[address] = (max(0.0, tokens - 1), now)

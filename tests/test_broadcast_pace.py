@@ -47,7 +47,7 @@ class Channel:
         self.channel, self.time, self.answers = channel, time, list(answers)
         self.arrived: list[tuple[float, str, str]] = []
         if interval is not None:
-            self.chat_interval = interval
+            self.chat_pace = interval
 
     async def send(self, message: Outgoing) -> SendResult:
         self.arrived.append((self.time(), message.address, message.text))
@@ -96,30 +96,38 @@ async def test_a_429_pauses_the_whole_channel_for_as_long_as_it_asks():
     assert time() - asked_at >= 7.5
 
 
-def test_telegram_spaces_a_person_by_a_second_and_a_group_by_three():
-    assert TelegramSender.chat_interval("telegram:123456") == 1.0
-    assert TelegramSender.chat_interval("telegram:-1001234567890") == 3.0  # twenty a minute
+def test_telegram_gives_a_person_three_at_once_then_one_a_second_and_a_group_one_every_three():
+    assert TelegramSender.chat_pace("telegram:123456") == (1.0, 3)
+    assert TelegramSender.chat_pace("telegram:-1001234567890") == (3.0, 1)  # twenty a minute
     time = FakeTime()
-    pacer = ChatPacer(TelegramSender.chat_interval, clock=time)
-    pacer.sent("telegram:5")
+    pacer = ChatPacer(TelegramSender.chat_pace, clock=time)
+    for _ in range(3):
+        assert pacer.delay("telegram:5") == 0.0
+        pacer.sent("telegram:5")
     assert pacer.delay("telegram:5") == 1.0 and pacer.delay("telegram:6") == 0.0
+    time.now += 1.0
+    assert pacer.delay("telegram:5") == 0.0
+    pacer.sent("telegram:-7")
+    assert pacer.delay("telegram:-7") == 3.0
 
 
-async def test_messages_to_one_person_go_a_second_apart(database):
+async def test_a_reply_of_three_goes_at_once_and_a_longer_run_a_second_apart(database):
     time, clock = FakeTime(), Clock()
-    far_end = Channel(time, interval=TelegramSender.chat_interval)
+    far_end = Channel(time, interval=TelegramSender.chat_pace)
     outbox = Outbox(database, {"telegram": far_end}, clock=clock, timer=(time, time.sleep))
-    queue(database, "telegram:5", "one", "two", "three")
-    queue(database, "telegram:6", "four")
+    queue(database, "telegram:5", "one", "two", "three", "four", "five")
+    queue(database, "telegram:6", "other")
     await outbox.deliver_due()
     to_person = [at for at, address, _ in far_end.arrived if address == "telegram:5"]
-    assert len(to_person) == 3 and all(b - a >= 1.0 for a, b in zip(to_person, to_person[1:]))
-    assert [text for _, _, text in far_end.arrived].index("four") < 2  # another chat does not wait for this one
+    assert len(to_person) == 5 and to_person[2] == to_person[0]  # the first three together
+    assert to_person[3] - to_person[2] >= 1.0 and to_person[4] - to_person[3] >= 1.0
+    assert most_in_any_window(to_person[2:], 1.0) == 1
+    assert [text for _, _, text in far_end.arrived].index("other") < 4  # another chat does not wait for this one
 
 
 async def test_a_group_gets_twenty_a_minute_and_what_must_wait_goes_back_to_the_queue(database):
     time, clock = FakeTime(), Clock()
-    far_end = Channel(time, interval=TelegramSender.chat_interval)
+    far_end = Channel(time, interval=TelegramSender.chat_pace)
     outbox = Outbox(database, {"telegram": far_end}, clock=clock, timer=(time, time.sleep))
     group = queue(database, "telegram:-1009", "first post", "second post")
     await outbox.deliver_due()
