@@ -105,10 +105,11 @@ def start(folder: Path, database_url: str, fakes: FakeChannels, speed: float) ->
     return subprocess.Popen([sys.executable, "-m", "bot.cli", "run", "--no-web"], cwd=folder, env=env, stdout=log, stderr=log)
 
 
-def peak_memory_mb(process: subprocess.Popen) -> float:
+def peak_memory_mb(process: subprocess.Popen, field: str = "VmHWM") -> float:
+    """The process's peak resident memory (``VmRSS``: the present one)."""
     try:
         for line in Path(f"/proc/{process.pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
@@ -182,6 +183,8 @@ def one_run(n: int, speed: float, kill: bool) -> dict:
             figures["at_kill"] = len(fakes.received())
             process = start(folder, database_url, fakes, speed)
         else:
+            wait_until(lambda: len(fakes.received()) >= 50, 600, process)
+            figures["start_mb"] = peak_memory_mb(process, "VmRSS")  # up and sending: what the broadcast adds is on top
             wait_until(lambda: len(fakes.received()) >= len(expected) * 0.3, 3600, process)
             text, asked = queue_reply(database)
             wait_until(lambda: any(t == text for _, _, _, t in fakes.received()), 60, process, step=0.005)
@@ -221,16 +224,19 @@ def main() -> None:
     runs = [one_run(int(size), args.speed, False) for size in args.sizes.split(",")]
     if args.kill:
         runs.append(one_run(args.kill, args.speed, True))
-    header = f"{'recipients':>10} {'run':<9} {'seconds':>8} {'telegram':>9} {'whatsapp':>9} {'429s':>5} {'dup':>4} {'lost':>5} {'reply s':>8} {'peak MB':>8}"
+    header = (f"{'recipients':>10} {'run':<9} {'seconds':>8} {'telegram':>9} {'whatsapp':>9} {'429s':>5} {'dup':>4} {'lost':>5} "
+              f"{'reply s':>8} {'peak MB':>8} {'start MB':>8}")
     print(header)
     for f in runs:
         print(f"{f['n']:>10} {'SIGKILL' if f['kill'] else 'whole':<9} {f['seconds']:>8.1f} {f['rate_telegram']:>9.3f} {f['rate_whatsapp']:>9.3f} "
-              f"{f['429s']:>5} {f['duplicates']:>4} {f['losses']:>5} {f.get('reply_seconds', float('nan')):>8.2f} {f['peak_mb']:>8.1f}")
+              f"{f['429s']:>5} {f['duplicates']:>4} {f['losses']:>5} {f.get('reply_seconds', float('nan')):>8.2f} {f['peak_mb']:>8.1f} "
+              f"{f.get('start_mb', float('nan')):>8.1f}")
     for f in runs:
         print(f"  {f['n']} recipients: {f['received']} reached, {f['stopped']} said STOP and were skipped ({f['skipped']} on record)"
               + (f"; killed after {f['at_kill']} sent, confirmed-and-sent-again {f['confirmed_twice']}" if f["kill"] else ""))
     print("rate: accepted a second / allowed a second. dup: sends beyond one per recipient. "
-          "reply: a citizen's reply committed mid-broadcast until the channel had it.")
+          "reply: a citizen's reply committed mid-broadcast until the channel had it. "
+          "peak MB: the bot process's peak resident memory; start MB: its memory once up and sending.")
 
 
 if __name__ == "__main__":

@@ -206,7 +206,14 @@ class Outbox:
             await self._recording
         while self._outcomes:
             batch, self._outcomes = self._outcomes, []
-            await asyncio.to_thread(self._record_all, batch)
+            try:
+                await asyncio.to_thread(self._record_all, batch)
+            except Exception:
+                self._outcomes = batch + self._outcomes  # kept for the next flush; the round says it failed
+                if after:  # a flush of its own: nobody awaits it to hear of the failure
+                    log_failure(log, "recording what was sent failed; trying again with the next round")
+                    return
+                raise
 
     def _record(self, message_id: int, attempts: int, result: SendResult) -> None:
         self._record_all([(message_id, attempts, result)])

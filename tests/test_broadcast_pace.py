@@ -188,3 +188,23 @@ async def test_two_outboxes_on_one_postgresql_never_send_a_message_twice(databas
     finally:
         for store in stores:
             store.dispose()
+
+
+async def test_outcomes_the_store_could_not_take_are_kept_and_recorded_at_the_next_try(database):
+    time, clock = FakeTime(), Clock()
+    far_end = Channel(time, channel="test")
+    outbox = Outbox(database, {"test": far_end}, clock=clock, timer=(time, time.sleep))
+    [message] = queue(database, "test:1", "hello")
+    record, tries = outbox._record_all, []
+
+    def locked_once(batch):
+        tries.append(batch)
+        if len(tries) == 1:
+            raise RuntimeError("database is locked")
+        record(batch)
+
+    outbox._record_all = locked_once
+    await outbox.deliver_due()
+    with session_scope(database) as session:
+        assert session.get(Message, message).status == "sent"
+    assert len(tries) == 2 and len(far_end.arrived) == 1
