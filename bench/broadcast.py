@@ -201,7 +201,7 @@ def one_run(n: int, speed: float, kill: bool) -> dict:
             again = Counter(address_of(channel, to) for _, channel, to, _ in fakes.received())
             figures["confirmed_twice"] = sum(1 for a in confirmed if again[a] > 1)
         with session_scope(database) as session:
-            figures["skipped"] = session.execute(select(Message.id).where(Message.status == "skipped")).all().__len__()
+            figures["skipped"] = len(session.execute(select(Message.id).where(Message.status == "skipped")).all())
     finally:
         process.send_signal(signal.SIGTERM)
         try:

@@ -17,12 +17,10 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import select
 
 from flows.textnorm import fold
-from storage.db import session_scope
+from storage.db import insert_new, session_scope
 from storage.models import BazaarDay, Broadcast
 
 log = logging.getLogger(__name__)
@@ -126,14 +124,11 @@ def create_due(database, catalog, now: datetime) -> int:
             if moment is None:
                 continue
             key = f"bazaar:{row.id}:{moment:%Y-%m-%d}"
-            insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-            table = Broadcast.__table__
-            done = session.execute(insert(table).values(
+            if insert_new(session, Broadcast, dict(
                 texts=row.texts, fallback=row.fallback, audience=row.audience, urgent=False, status="confirmed",
                 send_at=moment, cursor={}, recipients=0, occurrence=key, created_by=f"bazaar:{row.id}", created_at=now,
                 confirmed_by=row.created_by, confirmed_at=now,
-            ).on_conflict_do_nothing(index_elements=["occurrence"]).returning(table.c.id))
-            if done.first() is not None:
+            ), "occurrence"):
                 created += 1
                 log.info("bazaar day %s: announcement created for %s", row.id, f"{moment:%Y-%m-%d}")
     return created

@@ -27,11 +27,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from flows.lifecycle import OPEN
+from storage.db import insert_new
 from storage.models import Broadcast, BroadcastChannel, Citizen, Conversation, Identity, Message, Request, VisitSubscription, utcnow
 
 PHASES = ("citizens", "subscribers", "numbers", "channels")
@@ -189,12 +188,7 @@ def write(session: Session, rows: list[dict]) -> int:
     """Insert a batch of outbox rows in one statement; a row whose key is
     already there (a batch written again after a crash) is left alone.
     Returns how many were new."""
-    if not rows:
-        return 0
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    table = Message.__table__
-    done = session.execute(insert(table).values(rows).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id))
-    return len(done.fetchall())
+    return insert_new(session, Message, rows, "dedupe_key")
 
 
 def progress(session: Session, broadcast_id: int) -> dict[str, int]:

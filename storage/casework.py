@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
+from storage.db import insert_new
 from storage.models import Caseworker, Citizen, Conversation, Message, Request, RequestEvent, utcnow
 
 STAMPS = {"resolved": "resolved_at", "closed": "closed_at", "duplicate": "closed_at"}
@@ -74,10 +73,7 @@ def queue_once(session: Session, key: str, address: str, text: str, *, choices: 
         return False
     values = _outbound(address, text, choices, menu_id, citizen_id, request_id, template, template_variables)
     values.update(dedupe_key=key, created_at=utcnow(), attempts=0, next_attempt_at=not_before)
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    table = Message.__table__
-    done = session.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(table.c.id))
-    return done.first() is not None  # rowcount is not reliable here on every driver
+    return insert_new(session, Message, values, "dedupe_key") == 1
 
 
 def _outbound(address, text, choices, menu_id, citizen_id, request_id, template, template_variables) -> dict:

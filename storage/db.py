@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlmodel import Session, create_engine
@@ -132,3 +134,16 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+def insert_new(session: Session, model, rows: dict | list[dict], key: str) -> int:
+    """Insert ``rows`` in one statement, leaving alone any whose ``key`` (a
+    unique column) is already taken — by an earlier run or another process.
+    Returns how many were new (counted from RETURNING: ``rowcount`` is not
+    reliable here on every driver)."""
+    if not rows:
+        return 0
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    table = model.__table__
+    done = session.execute(insert(table).values(rows).on_conflict_do_nothing(index_elements=[key]).returning(table.c.id))
+    return len(done.fetchall())
