@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from flows import training  # noqa: E402
-from flows.classifier import Classifier, _Model  # noqa: E402
+from flows.classifier import Classifier, Model  # noqa: E402
 from flows.keywords import KeywordClassifier  # noqa: E402
 from storage.seed import read_seed  # noqa: E402
 
@@ -57,7 +57,7 @@ def cross_validate(keywords: KeywordClassifier, examples: list, folds: int) -> t
     for k in range(folds):
         test = shuffled[k::folds]
         train = [e for i, e in enumerate(shuffled) if i % folds != k]
-        classifier = Classifier(keywords, model=_Model(keywords, train))
+        classifier = Classifier(keywords, model=Model.fit(keywords, train))
         for example in test:
             found = classifier.classify(example.text)
             top1 += found.category == example.category
@@ -118,7 +118,7 @@ def main() -> None:
         by_language[example.language] += 1
     print(f"examples: {len(examples)} ({', '.join(f'{k} {v}' for k, v in sorted(by_language.items()))})")
     t0 = time.perf_counter()
-    classifier = Classifier(keywords, model=_Model(keywords, examples))
+    classifier = Classifier(keywords, model=Model.fit(keywords, examples))
     print(f"fit: {time.perf_counter() - t0:.1f} s")
     if args.folds > 1:
         top1, top3, intent = cross_validate(keywords, examples, args.folds)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
@@ -23,6 +24,7 @@ from flows.routing import Routing
 from flows.service_catalogue import ServiceCatalogue
 from flows.service_search import ServiceIndex
 from flows.view import CategoryInfo, LocalityInfo
+from bot.model_cache import load_or_fit
 from bot.services import ServiceFiles
 from storage import learning, queries
 from storage.db import session_scope
@@ -45,7 +47,9 @@ class Catalog:
     _learning: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def from_store(cls, engine: Engine) -> Catalog:
+    def from_store(cls, engine: Engine, models: Path | None = None) -> Catalog:
+        """``models``: the folder of saved classifier models (see
+        :mod:`bot.model_cache`); without it the model is fitted here."""
         with session_scope(engine) as session:
             category_rows = queries.categories(session)
             locality_rows = queries.localities(session)
@@ -58,7 +62,9 @@ class Catalog:
         children: dict[str | None, list[LocalityInfo]] = {}
         for place in localities.values():
             children.setdefault(place.parent_id, []).append(place)
-        catalog = cls(categories, localities, children, Classifier(KeywordClassifier(terms)), Routing.from_seed(read_seed("routing.json")))
+        model = load_or_fit(terms, models) if models is not None else None
+        classifier = Classifier(KeywordClassifier(terms), model=model)
+        catalog = cls(categories, localities, children, classifier, Routing.from_seed(read_seed("routing.json")))
         catalog.service_files = ServiceFiles({c.id for c in categories}, set(localities))
         with engine.connect() as conn:
             catalog.learn(conn)

@@ -37,6 +37,7 @@ def read_env_file(path: Path) -> dict[str, str]:
 class Settings:
     data_dir: str = "data"
     database_url: str = ""
+    models_dir: str = ""  # the classifier's fitted model, saved between starts; empty: DATA_DIR/models
     log_level: str = "INFO"
     telegram_bot_token: str = ""
     telegram_api_base_url: str = DEFAULT_TELEGRAM_API
@@ -91,6 +92,11 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{Path(self.data_dir) / 'onewindow.sqlite3'}"
+
+    @property
+    def models(self) -> Path:
+        """Where the classifier's fitted model is kept (see bot/model_cache.py)."""
+        return Path(self.models_dir) if self.models_dir else Path(self.data_dir) / "models"
 
     @property
     def telegram_enabled(self) -> bool:

@@ -49,7 +49,7 @@ def build(settings: Settings, senders: dict[str, Sender] | None = None) -> Bot:
         policy=RetryPolicy(give_up_after=timedelta(hours=settings.outbox_retry_hours)),
         alerts=Alerts(settings.outbox_alert_due, timedelta(minutes=settings.outbox_alert_age_minutes), settings.outbox_alert_failed),
     )
-    catalog = Catalog.from_store(database)
+    catalog = Catalog.from_store(database, models=settings.models)
     engine = Engine(database, catalog, on_queued=outbox.notify, duplicate_rules=settings.duplicate_rules)
     scheduler = Scheduler(database, catalog, on_queued=outbox.notify, retention_months=settings.retention_months)
     return Bot(database, engine, outbox, scheduler)

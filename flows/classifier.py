@@ -30,27 +30,26 @@ a memory beside the model: a new message close to a corrected one (cosine of
 their n-gram vectors) leans to the corrected category at once, without
 retraining; removing a bad correction removes its pull.
 
-Fitting takes a few seconds; one fitted model is shared by every catalogue
-built from the same examples and keywords in a process (see :func:`fitted`).
+Fitting takes a few seconds and scikit-learn; answering takes numpy only.
+One fitted model is shared by every catalogue built from the same examples
+and keywords in a process (see :func:`fitted`), and :class:`Model` saves and
+loads its arrays, so a running bot can load a model fitted elsewhere and
+never import scikit-learn (see :mod:`bot.model_cache`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import csr_matrix, hstack
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.svm import LinearSVC
-
 from flows import training
 from flows.keywords import CategoryTerms, Classification, KeywordClassifier
 from flows.textnorm import match_key, words
 from flows.training import Example
 
-__all__ = ["CONFIDENT", "Classification", "Classifier", "Correction"]
+__all__ = ["CONFIDENT", "Classification", "Classifier", "Correction", "Model", "model_key"]
 
 CONFIDENT = 50.0  # below this, offer the top three instead of guessing
 TEMPERATURE = 3.0
@@ -86,46 +85,74 @@ class Correction:
     category: str
 
 
-class _Model:
-    """The fitted vectorizers and the two regressions."""
+class Model:
+    """The fitted model as plain arrays: the n-gram vocabulary, its idf
+    weights and each head's weights. Answering needs numpy only; fitting
+    (:meth:`fit`) needs scikit-learn, imported then and only then, so a
+    process that loads a saved model (:meth:`load`) never pays its memory."""
 
-    def __init__(self, keywords: KeywordClassifier, examples: Sequence[Example]):
+    def __init__(self, keywords: KeywordClassifier, arrays: dict[str, np.ndarray]):
         self.keywords = keywords
         self.categories = list(keywords.categories)
         self._index = {c: i for i, c in enumerate(self.categories)}
+        self.arrays = arrays
+        # One dictionary look-up per n-gram: character n-grams are marked
+        # with a leading NUL, which no word n-gram holds.
+        chars, word_grams = arrays["chars"].tolist(), arrays["words"].tolist()
+        self._vocab = {"\0" + g: i for i, g in enumerate(chars)}
+        self._vocab.update({g: len(chars) + i for i, g in enumerate(word_grams)})
+        self._idf = arrays["idf"].astype(np.float32)
+        self._n_ngrams = len(chars) + len(word_grams)
+        self._heads = [(arrays["category_classes"], arrays["category_coef"], arrays["category_intercept"])]
+        if "intent_coef" in arrays:
+            self._heads.append((arrays["intent_classes"], arrays["intent_coef"], arrays["intent_intercept"]))
+            self.intent = None
+        else:  # examples of one intent only: that intent it is
+            self.intent = str(arrays["intent_classes"][0])
+
+    @classmethod
+    def fit(cls, keywords: KeywordClassifier, examples: Sequence[Example]) -> Model:
+        from scipy.sparse import csr_matrix, hstack
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.svm import LinearSVC
+
         texts = [normal_text(e.text) for e in examples]
-        self.chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=1, dtype=np.float32)
-        self.words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"\S+", dtype=np.float32)
-        self.chars.fit(texts)
-        self.words.fit(texts)
-        features = self.features([e.text for e in examples], texts)
-        self.category = LinearSVC(C=REGULARIZATION).fit(features, [e.category for e in examples])
+        chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=1, dtype=np.float32).fit(texts)
+        word_grams = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"\S+",
+                                     dtype=np.float32).fit(texts)
+        shell = cls.__new__(cls)  # the keyword and shape features need the categories only
+        shell.keywords, shell.categories = keywords, list(keywords.categories)
+        shell._index = {c: i for i, c in enumerate(shell.categories)}
+        dense = np.vstack([shell.dense(e.text, folded) for e, folded in zip(examples, texts)])
+        features = hstack([chars.transform(texts), word_grams.transform(texts), csr_matrix(dense)]).tocsr()
+        arrays = {"chars": _by_index(chars.vocabulary_), "words": _by_index(word_grams.vocabulary_),
+                  "idf": np.concatenate([chars.idf_, word_grams.idf_]).astype(np.float32)}
+        arrays.update(_head("category", LinearSVC(C=REGULARIZATION).fit(features, [e.category for e in examples])))
         intents = [e.intent for e in examples]
-        # With examples of one intent only there is nothing to learn: that intent it is.
-        self.intent = LinearSVC(C=REGULARIZATION).fit(features, intents) if len(set(intents)) > 1 else intents[0]
+        if len(set(intents)) > 1:
+            arrays.update(_head("intent", LinearSVC(C=REGULARIZATION).fit(features, intents)))
+        else:
+            arrays["intent_classes"] = np.array(intents[:1])
+        return cls(keywords, arrays)
 
-        # What classify() needs, as plain arrays: sklearn's per-call checks
-        # cost milliseconds for one short message; a dictionary look-up per
-        # n-gram and one small matrix product cost microseconds.
-        self._vocab = {("c", g): i for g, i in self.chars.vocabulary_.items()}
-        offset = len(self.chars.vocabulary_)
-        self._vocab.update({("w", g): offset + i for g, i in self.words.vocabulary_.items()})
-        self._idf = np.concatenate([self.chars.idf_, self.words.idf_]).astype(np.float32)
-        self._n_ngrams = offset + len(self.words.vocabulary_)
-        self._heads = [_head(self.category)] + ([] if isinstance(self.intent, str) else [_head(self.intent)])
+    def save(self, path) -> None:
+        """Write the arrays (numpy's ``.npz``, no pickles) where :meth:`load` reads them."""
+        np.savez(path, **self.arrays)
 
-    def ngrams(self, normal: list[str]) -> csr_matrix:
-        return hstack([self.chars.transform(normal), self.words.transform(normal)]).tocsr()
+    @classmethod
+    def load(cls, keywords: KeywordClassifier, path) -> Model:
+        with np.load(path, allow_pickle=False) as saved:
+            return cls(keywords, {name: saved[name] for name in saved.files})
 
     def sparse(self, normal: str) -> tuple[np.ndarray, np.ndarray]:
         """The n-gram part of one message's features: (indexes, values),
-        the same numbers ``TfidfVectorizer`` gives (sublinear tf, idf, each
-        block of unit length)."""
+        the same numbers scikit-learn's ``TfidfVectorizer`` gives (sublinear
+        tf, idf, each block of unit length)."""
         indexes, values = [], []
-        for block, grams in (("c", _char_grams(normal)), ("w", _word_grams(normal))):
+        for grams in (("\0" + g for g in _char_grams(normal)), _word_grams(normal)):
             counts: dict[int, int] = {}
             for gram in grams:
-                i = self._vocab.get((block, gram))
+                i = self._vocab.get(gram)
                 if i is not None:
                     counts[i] = counts.get(i, 0) + 1
             if not counts:
@@ -163,17 +190,45 @@ class _Model:
             out.append(dict(zip(classes.tolist(), z.tolist())))
         return out
 
-    def features(self, raw: list[str], normal: list[str]) -> csr_matrix:
-        dense = np.vstack([self.dense(text, folded) for text, folded in zip(raw, normal)])
-        return hstack([self.ngrams(normal), csr_matrix(dense)]).tocsr()
+
+class _Memory:
+    """Corrected examples as one sparse matrix in coordinate form (row,
+    column, value), and how alike a new message is to each of them."""
+
+    def __init__(self, model: Model, texts: Sequence[str]):
+        rows, cols, vals = [], [], []
+        for row, text in enumerate(texts):
+            idx, val = model.sparse(normal_text(text))
+            rows.append(np.full(len(idx), row, dtype=np.int64))
+            cols.append(idx)
+            vals.append(val)
+        self.rows, self.cols, self.vals = (np.concatenate(a) for a in (rows, cols, vals))
+        self.size = len(texts)
+
+    def likeness(self, idx: np.ndarray, val: np.ndarray) -> np.ndarray:
+        """Cosine of the message with each corrected example (two unit-length blocks)."""
+        if not len(idx):
+            return np.zeros(self.size, dtype=np.float32)
+        order = np.argsort(idx)
+        idx, val = idx[order], val[order]
+        at = np.minimum(np.searchsorted(idx, self.cols), len(idx) - 1)
+        hit = idx[at] == self.cols
+        return np.bincount(self.rows[hit], weights=self.vals[hit] * val[at[hit]], minlength=self.size) / 2
 
 
-def _head(model: LinearSVC) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _by_index(vocabulary: dict[str, int]) -> np.ndarray:
+    grams = [""] * len(vocabulary)
+    for gram, i in vocabulary.items():
+        grams[i] = gram
+    return np.array(grams)
+
+
+def _head(name: str, model) -> dict[str, np.ndarray]:
     """(classes, weights, intercepts), one row per class (two for a yes/no model)."""
     coef, intercept = model.coef_.astype(np.float32), model.intercept_.astype(np.float32)
     if coef.shape[0] == 1:
         coef, intercept = np.vstack([-coef, coef]), np.concatenate([-intercept, intercept])
-    return model.classes_.astype(str), coef, intercept
+    return {f"{name}_classes": model.classes_.astype(str), f"{name}_coef": coef, f"{name}_intercept": intercept}
 
 
 def _char_grams(normal: str):
@@ -195,16 +250,23 @@ def _word_grams(normal: str):
         yield f"{a} {b}"
 
 
-_FITTED: dict[str, _Model] = {}
+_FITTED: dict[str, Model] = {}
 _FITTING = threading.Lock()
 
 
-def fitted(keywords: KeywordClassifier, examples: Sequence[Example]) -> _Model:
-    """The model for these keywords and examples, fitted once per process."""
-    key = training.digest(examples, *(f"{c}:{'|'.join(k)}" for c, k in keywords.terms()))
+def model_key(keywords: KeywordClassifier, examples: Sequence[Example]) -> str:
+    """What a fitted model depends on: its examples and the catalogue's keywords."""
+    return training.digest(examples, *(f"{c}:{'|'.join(k)}" for c, k in keywords.terms()))
+
+
+def fitted(keywords: KeywordClassifier, examples: Sequence[Example],
+           fit: Callable[[KeywordClassifier, Sequence[Example]], Model] | None = None) -> Model:
+    """The model for these keywords and examples, made once per process by
+    ``fit`` (by default :meth:`Model.fit`, here and now)."""
+    key = model_key(keywords, examples)
     with _FITTING:
         if key not in _FITTED:
-            _FITTED[key] = _Model(keywords, examples)
+            _FITTED[key] = (fit or Model.fit)(keywords, examples)
         return _FITTED[key]
 
 
@@ -212,15 +274,11 @@ class Classifier:
     """``classify`` is cheap (well under a millisecond) and thread-safe."""
 
     def __init__(self, keywords: KeywordClassifier, examples: Sequence[Example] | None = None,
-                 corrections: Sequence[Correction] = (), *, model: _Model | None = None):
+                 corrections: Sequence[Correction] = (), *, model: Model | None = None):
         self.model = model or fitted(keywords, training.load() if examples is None else examples)
         self.keywords = keywords
         self.corrections = tuple(corrections)
-        if self.corrections:
-            normal = [normal_text(c.text) for c in self.corrections]
-            self._memory = self.model.ngrams(normal)
-        else:
-            self._memory = None
+        self._memory = _Memory(self.model, [c.text for c in self.corrections]) if self.corrections else None
 
     @classmethod
     def from_terms(cls, terms: Sequence[CategoryTerms], **options) -> Classifier:
@@ -256,7 +314,7 @@ class Classifier:
         """A message like one a caseworker corrected goes where they put it:
         the correction's category gets at least the likeness as probability."""
         idx, val = self.model.sparse(normal)
-        likeness = np.asarray(self._memory[:, idx] @ val).ravel() / 2  # two unit-length blocks
+        likeness = self._memory.likeness(idx, val)
         best = int(np.argmax(likeness))
         if likeness[best] < CORRECTION_SIMILARITY:
             return

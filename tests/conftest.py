@@ -27,6 +27,17 @@ def pytest_terminal_summary(terminalreporter):
     if fuzz is not None and (line := fuzz.summary()):
         terminalreporter.write_line(line)
 
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_models(tmp_path_factory):
+    """Every bot a test starts (in this process or a child) shares one saved
+    classifier model, as processes on one machine may: fitted once a run."""
+    os.environ["MODELS_DIR"] = str(tmp_path_factory.mktemp("models"))
+    yield
+    os.environ.pop("MODELS_DIR", None)
+
+
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
