@@ -33,8 +33,9 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from functools import partial
 from datetime import datetime, timedelta
 
 import httpx
@@ -164,12 +165,20 @@ class WhatsAppSender:
                 log.warning("WHATSAPP_TEMPLATES: %r for %r is not a Content SID (HX + 32 hex digits): Twilio will refuse it", sid, kind)
 
     async def send(self, message: Outgoing) -> SendResult:
+        return await (await self.prepare(message))()
+
+    async def prepare(self, message: Outgoing) -> Callable[[], Awaitable[SendResult]]:
+        """Look up the citizen's 24-hour window (a query) and return the send
+        itself: the outbox looks up before the channel's turn, then sends on it."""
+        last = await asyncio.to_thread(self.last_inbound, message.address)
+        return partial(self._send, message, last)
+
+    async def _send(self, message: Outgoing, last: datetime | None) -> SendResult:
         if message.document:
             if self.file_link is None:
                 return SendResult.failed("no public URL (TWILIO_PUBLIC_URL) to link the file from")
             message = replace(message, text=f"{message.text}\n{self.file_link(message.document)}", document=None)
         try:
-            last = await asyncio.to_thread(self.last_inbound, message.address)
             if last is not None and self.clock() - last < WINDOW:
                 sid = None
                 for piece in pieces(message):

@@ -12,6 +12,11 @@ the broadcast's cursor past them. A crash loses at most a batch not yet
 committed, which the next run writes; a row's unique key (broadcast and
 person) means a batch written twice adds nothing. What happens to a row
 after that is the outbox's guarantee (see :mod:`notifications.outbox`).
+
+Pace: a broadcast is written only :data:`AHEAD` rows ahead of its sends.
+Writing 100,000 rows at once would hold the process for tens of seconds
+while it sends, spacing the sends unevenly; a few thousand every few
+seconds keep the outbox fed (far faster than any channel sends) without it.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from storage.models import Broadcast, utcnow
 log = logging.getLogger(__name__)
 PRIORITY = 1  # behind replies (0): a citizen's answer never waits for an announcement
 DUE = ("confirmed", "writing")
+AHEAD = 5000  # rows of one broadcast waiting to go, past which the next batch waits for the next run
 # A number's country says its clock when the citizen named no place.
 PHONE_ZONES = {"+998": TIME_ZONES["UZ"], "+54": TIME_ZONES["AR"]}
 
@@ -51,9 +57,9 @@ def zone_for(catalog, recipient: store.Recipient, fallback: ZoneInfo) -> ZoneInf
     return fallback
 
 
-def write_due(database, catalog, now: datetime | None = None, *, batch: int = store.BATCH) -> int:
-    """Write the recipients of every broadcast whose time has come; returns
-    how many outbox rows were written."""
+def write_due(database, catalog, now: datetime | None = None, *, batch: int = store.BATCH, ahead: int = AHEAD) -> int:
+    """Write the recipients of every broadcast whose time has come, up to
+    ``ahead`` waiting to go; returns how many outbox rows were written."""
     now = now or utcnow()
     with session_scope(database) as session:
         due = list(session.exec(select(Broadcast.id).where(
@@ -63,19 +69,22 @@ def write_due(database, catalog, now: datetime | None = None, *, batch: int = st
     for broadcast_id in due:
         more = True
         while more:
-            step, more = _write_batch(database, catalog, broadcast_id, now, batch)
+            step, more = _write_batch(database, catalog, broadcast_id, now, batch, ahead)
             written += step
     if written:
         log.info("wrote %d announcement messages to the outbox", written)
     return written
 
 
-def _write_batch(database, catalog, broadcast_id: int, now: datetime, batch: int) -> tuple[int, bool]:
+def _write_batch(database, catalog, broadcast_id: int, now: datetime, batch: int, ahead: int) -> tuple[int, bool]:
     """One batch of one broadcast, in one transaction: the rows and the
-    cursor move together. Returns how many were written and whether more remain."""
+    cursor move together. Returns how many were written and whether to
+    write another now."""
     with session_scope(database) as session:
         broadcast = store.lock(session, broadcast_id)
         if broadcast is None or broadcast.status not in DUE:  # cancelled meanwhile, or finished by another process
+            return 0, False
+        if store.waiting(session, broadcast_id, now) >= ahead:  # enough to send for now: the next run writes more
             return 0, False
         found, cursor = next(store.recipients(session, broadcast.audience, broadcast.cursor, batch))
         zone = ZoneInfo(broadcast.audience.get("zone") or "UTC")

@@ -41,10 +41,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
 import time
 from collections import defaultdict
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy.engine import Engine as Database
 from sqlmodel import Session, select
@@ -62,6 +64,8 @@ from storage.models import Citizen, Identity, Message, utcnow
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
 BATCH = 100
+ROUND_SECONDS = 0.5  # a delivery round claims about this many seconds of a channel's sends...
+MIN_ROUND = 4  # ...and never fewer messages than this
 BROADCAST_KINDS = frozenset({"broadcast"})
 OPTED_OUT = "the citizen opted out of announcements"
 SKIPPED = "skipped"
@@ -97,6 +101,8 @@ class Outbox:
         for sender in senders.values():
             self._pace(sender)
         self.wake = asyncio.Event()
+        self._wakes: dict[str, asyncio.Event] = {}  # one per channel loop
+        self._supervising = asyncio.Event()
         self.alive_at: datetime | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wrote: set[str] = set()  # addresses whose held messages may go again
@@ -108,6 +114,8 @@ class Outbox:
     def add_sender(self, sender: Sender) -> None:
         self.senders[sender.channel] = sender
         self._pace(sender)
+        if self._loop is not None:  # running: its loop starts now
+            self._loop.call_soon_threadsafe(self._supervising.set)
 
     def _pace(self, sender: Sender) -> None:
         clock, sleep = self.timer
@@ -128,7 +136,12 @@ class Outbox:
     def notify(self) -> None:
         """Ask for a delivery round now (callable from any thread)."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self.wake.set)
+            self._loop.call_soon_threadsafe(self._wake_all)
+
+    def _wake_all(self) -> None:
+        self.wake.set()
+        for event in self._wakes.values():
+            event.set()
 
     async def deliver_due(self) -> int:
         """One round: claim what is due and send it. Returns how many were tried."""
@@ -146,7 +159,7 @@ class Outbox:
             await self._flush_outcomes()
         return len(claimed)
 
-    def _claim(self) -> list[tuple[int, int, Outgoing]]:
+    def _claim(self, channels: list[str] | None = None, size: int = 0) -> list[tuple[int, int, Outgoing]]:
         now = self.clock()
         with self._wrote_lock:
             wrote, self._wrote = self._wrote, set()
@@ -154,7 +167,8 @@ class Outbox:
             with session_scope(self.database) as session:
                 if wrote:
                     delivery.release_held(session.connection(), sorted(wrote))
-                rows = _drop_opted_out(session, queries.claim_outbound(session, now, BATCH, LEASE, channels=list(self.senders)))
+                rows = _drop_opted_out(session, queries.claim_outbound(session, now, size or BATCH, LEASE,
+                                                                          channels=channels or list(self.senders)))
                 return [(row.id, row.attempts, to_outgoing(row)) for row in rows]
         except Exception:
             with self._wrote_lock:  # try again next round
@@ -171,12 +185,15 @@ class Outbox:
                 return
             if wait:
                 await self.timer[1](wait)
-            await self.limiters[outgoing.channel].wait()
-            if self._stopping:  # claimed, not sent: back in the queue for the next start
-                await asyncio.to_thread(self._release, [m for m, _, _ in items[index:]])
-                return
             try:
-                result = await sender.send(outgoing)
+                # What a send must look up first (WhatsApp: the 24-hour window) is
+                # looked up before its turn, so the turn is spent on the send alone.
+                send = await sender.prepare(outgoing) if hasattr(sender, "prepare") else partial(sender.send, outgoing)
+                await self.limiters[outgoing.channel].wait()
+                if self._stopping:  # claimed, not sent: back in the queue for the next start
+                    await asyncio.to_thread(self._release, [m for m, _, _ in items[index:]])
+                    return
+                result = await send()
             except Exception as error:  # a sender should sort its errors; this is the safety net
                 log.debug("sender %s raised on message %s", outgoing.channel, message_id, exc_info=True)
                 result = SendResult.retry(f"{type(error).__name__}: {error}", code=error_summary(error))
@@ -250,31 +267,91 @@ class Outbox:
                 session.add(row)
 
     async def run(self, idle_seconds: float = 1.0) -> None:
-        """Deliver until :meth:`stop` (or cancelled), waking at once when told of new replies."""
+        """Deliver until :meth:`stop` (or cancelled), waking at once when told of new replies.
+
+        Each channel has a loop of its own (:meth:`_run_channel`), so a slow
+        channel never holds a fast one, and claims its next messages while
+        the last ones are still going: the channel never waits on the store."""
         self._loop = asyncio.get_running_loop()
-        while not self._stopping:
-            self.alive_at = self.clock()
-            try:
-                sent = await self.deliver_due()
-            except Exception:
-                log_failure(log, "delivery round failed; trying again shortly")
-                sent = 0
-            if sent:
-                continue
-            self.wake.clear()
-            if self._stopping:
-                break
-            try:
-                await asyncio.wait_for(self.wake.wait(), idle_seconds)
-            except TimeoutError:
-                pass
+        loops: dict[str, asyncio.Task] = {}
+        try:
+            while not self._stopping:
+                self.alive_at = self.clock()
+                for channel in list(self.senders):
+                    task = loops.get(channel)
+                    if task is not None and task.done() and not task.cancelled() and task.exception() is not None:
+                        log_failure(log, "the %s delivery loop stopped; starting it again", channel, error=task.exception())
+                        task = None
+                    if task is None:
+                        loops[channel] = asyncio.create_task(self._run_channel(channel, idle_seconds), name=f"outbox-{channel}")
+                self._supervising.clear()
+                try:
+                    await asyncio.wait_for(self._supervising.wait(), idle_seconds)
+                except TimeoutError:
+                    pass
+        finally:
+            if not self._stopping:  # cancelled: the loops go too
+                for task in loops.values():
+                    task.cancel()
+            await asyncio.gather(*loops.values(), return_exceptions=True)
+
+    async def _run_channel(self, channel: str, idle_seconds: float) -> None:
+        """Claim a channel's due messages in rounds of about half a second
+        of sends, the next round as soon as the last is half sent. Messages
+        to one address stay in order across rounds (each waits for the one
+        before it); a reply queued meanwhile is claimed first in the next
+        round, so it waits for at most about a round of announcements."""
+        wake = self._wakes.setdefault(channel, asyncio.Event())
+        size = _round_size(getattr(self.senders[channel], "per_second", 0))
+        in_flight = _InFlight()
+        chains: dict[str, asyncio.Task] = {}
+        try:
+            while not self._stopping:
+                try:
+                    claimed = await asyncio.to_thread(self._claim, [channel], size)
+                except Exception:
+                    log_failure(log, "claiming %s messages failed; trying again shortly", channel)
+                    claimed = []
+                if claimed:
+                    by_address: dict[str, list] = defaultdict(list)
+                    for item in claimed:
+                        by_address[item[2].address].append(item)
+                    in_flight.add(len(claimed))
+                    for address, items in by_address.items():
+                        chains[address] = asyncio.create_task(self._send_after(chains.get(address), items, in_flight))
+                    await in_flight.at_most(size // 2)
+                    chains = {a: t for a, t in chains.items() if not t.done()}
+                    continue
+                wake.clear()
+                if self._stopping:
+                    break
+                try:
+                    await asyncio.wait_for(wake.wait(), idle_seconds)
+                except TimeoutError:
+                    pass
+        finally:
+            await asyncio.gather(*chains.values(), return_exceptions=True)
+            await self._flush_outcomes()
+
+    async def _send_after(self, before: asyncio.Task | None, items: list, in_flight: _InFlight) -> None:
+        """Send ``items`` (one address's, in order) once the messages claimed
+        before them for that address are done."""
+        try:
+            if before is not None:
+                await asyncio.gather(before, return_exceptions=True)
+            await self._send_in_order(items)
+        except Exception:
+            log_failure(log, "a delivery failed before its outcome was recorded; it goes again after its lease")
+        finally:
+            in_flight.done(len(items))
 
     def stop(self) -> None:
         """End :meth:`run` after the sends in progress: they finish and are
         recorded; what the round claimed and has not sent goes back to
         ``queued`` at once, not after its lease."""
         self._stopping = True
-        self.wake.set()
+        self._wake_all()
+        self._supervising.set()
 
 
 def _drop_opted_out(session: Session, rows: list[Message]) -> list[Message]:
@@ -290,6 +367,33 @@ def _drop_opted_out(session: Session, rows: list[Message]) -> list[Message]:
             continue
         kept.append(row)
     return kept
+
+
+def _round_size(per_second: float) -> int:
+    """About :data:`ROUND_SECONDS` of a channel's sends (all of a batch when it has no limit)."""
+    if per_second <= 0:
+        return BATCH
+    return max(MIN_ROUND, min(BATCH, math.ceil(per_second * ROUND_SECONDS)))
+
+
+class _InFlight:
+    """How many claimed messages are not yet done, and a way to wait until few are."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.changed = asyncio.Event()
+
+    def add(self, n: int) -> None:
+        self.count += n
+
+    def done(self, n: int) -> None:
+        self.count -= n
+        self.changed.set()
+
+    async def at_most(self, n: int) -> None:
+        while self.count > n:
+            self.changed.clear()
+            await self.changed.wait()
 
 
 def _no_pace(address: str) -> tuple[float, int]:

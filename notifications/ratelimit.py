@@ -21,17 +21,21 @@ from collections.abc import Awaitable, Callable
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 EPSILON = 1e-9  # a float's rounding, not a wait
+SPACING = 0.9  # of the interval between sends at the full rate: the least gap between two
 
 
 class RateLimiter:
     """At most ``per_second`` sends in any one second — a sliding window of
     the last second's sends, so a late wake-up costs no throughput — spaced
-    at least half an interval apart, so they do not bunch. A 429 pauses it."""
+    at least :data:`SPACING` of an interval apart: after a stall it catches
+    up a little faster than the rate, never in a burst that, shifted by the
+    network on its way, would make more than the limit arrive in one second.
+    A 429 pauses it."""
 
     def __init__(self, per_second: float, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep):
         self.rate = per_second
         self.limit = max(1, int(per_second))
-        self.gap = 0.5 / per_second if per_second > 0 else 0.0
+        self.gap = SPACING / per_second if per_second > 0 else 0.0
         self.clock, self.sleep = clock, sleep
         self.sent: deque[float] = deque()
         self.paused_until = 0.0

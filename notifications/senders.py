@@ -51,6 +51,11 @@ class SendResult:
 
 
 class Sender(Protocol):
+    """A channel's way out. A sender that must look something up before a
+    send (the WhatsApp window) may also have ``async prepare(message)``,
+    returning the send itself as an awaitable callable: the outbox calls it
+    before the channel's turn, so a turn is spent on sending alone."""
+
     channel: str
     per_second: float  # how many messages a second the channel accepts from us
 

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, update
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, select
 
 from flows.lifecycle import OPEN
@@ -218,3 +218,10 @@ def lock(session: Session, broadcast_id: int) -> Broadcast | None:
     """The broadcast, locked for this transaction on PostgreSQL (one writer
     of its recipients at a time)."""
     return session.get(Broadcast, broadcast_id, with_for_update=session.get_bind().dialect.name == "postgresql")
+
+
+def waiting(session: Session, broadcast_id: int, now: datetime) -> int:
+    """A broadcast's rows due to go and not gone yet."""
+    due = or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now)
+    return session.exec(select(func.count()).select_from(Message).where(
+        Message.broadcast_id == broadcast_id, Message.status.in_(("queued", "retry", "sending")), due)).one()

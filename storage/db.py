@@ -145,5 +145,10 @@ def insert_new(session: Session, model, rows: dict | list[dict], key: str) -> in
         return 0
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     table = model.__table__
-    done = session.execute(insert(table).values(rows).on_conflict_do_nothing(index_elements=[key]).returning(table.c.id))
+    # The rows go as parameters of one statement compiled once (SQLAlchemy
+    # sends them as multi-row VALUES in as few round trips as it can), not
+    # as literal VALUES compiled anew for every batch: a quarter of a second
+    # of CPU for 500 rows that way.
+    statement = insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c.id)
+    done = session.execute(statement, [rows] if isinstance(rows, dict) else rows)
     return len(done.fetchall())

@@ -207,6 +207,30 @@ def test_a_crash_between_batches_loses_nobody_and_doubles_nobody(engine, databas
         assert (done.status, done.recipients) == ("queued", 5)
 
 
+def test_a_big_audience_is_written_only_a_little_ahead_of_its_sends(engine, database, catalog, staff, ana):  # noqa: F811
+    people = [ana] + [citizen(engine, f"c{i}") for i in range(4)]
+    with session_scope(database) as session:
+        item, _ = broadcasting.create(session, broadcasting.read(catalog, "all | en: Meeting at the makhalla centre", "en"), "test")
+        broadcasting.confirm(session, item.id, "test")
+        number = item.id
+
+    assert write_due(database, catalog, DAYTIME, batch=2, ahead=2) == 2
+    assert write_due(database, catalog, DAYTIME, batch=2, ahead=2) == 0  # two still waiting to go: no more yet
+    with session_scope(database) as session:
+        for row in session.exec(select(Message).where(Message.broadcast_id == number)):
+            row.status = "sent"
+            session.add(row)
+    assert write_due(database, catalog, DAYTIME, batch=2, ahead=2) == 2
+    with session_scope(database) as session:
+        for row in session.exec(select(Message).where(Message.broadcast_id == number)):
+            row.status = "sent"
+            session.add(row)
+    assert write_due(database, catalog, DAYTIME, batch=2, ahead=2) == 1
+    assert set(outbox_of(database, number)) == {p.address for p in people}
+    with session_scope(database) as session:
+        assert session.get(Broadcast, number).status == "queued"
+
+
 def test_a_batch_written_again_adds_nothing(engine, database, catalog, staff, ana):  # noqa: F811
     with session_scope(database) as session:
         item, _ = broadcasting.create(session, broadcasting.read(catalog, "all | en: Hello", "en"), "test")
