@@ -208,3 +208,89 @@ async def test_outcomes_the_store_could_not_take_are_kept_and_recorded_at_the_ne
     with session_scope(database) as session:
         assert session.get(Message, message).status == "sent"
     assert len(tries) == 2 and len(far_end.arrived) == 1
+
+
+async def _until(check, seconds: float = 10.0) -> None:
+    for _ in range(int(seconds / 0.01)):
+        if check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("not in time")
+
+
+async def test_a_reply_queued_while_a_broadcast_goes_waits_for_at_most_a_round_of_it(database):
+    time, clock = FakeTime(), Clock()
+    far_end = Channel(time, channel="test")
+    far_end.per_second = 10.0  # a round: half a second of sends, five messages
+    outbox = Outbox(database, {"test": far_end}, clock=clock, timer=(time, time.sleep))
+    for n in range(120):
+        queue(database, f"test:{n}", "Bazaar on Sunday", broadcast=True)
+    sent_before_reply = []
+
+    async def send(message):
+        result = await Channel.send(far_end, message)
+        if len(far_end.arrived) == 40:  # a citizen's answer is queued mid-broadcast
+            queue(database, "test:ana", "Your request KX-1234 is in progress")
+            sent_before_reply.append(len(far_end.arrived))
+            outbox.notify()
+        return result
+
+    far_end.send = send
+    running = asyncio.create_task(outbox.run(idle_seconds=0.05))
+    await _until(lambda: any(text.startswith("Your request") for _, _, text in far_end.arrived))
+    outbox.stop()
+    await running
+    reply_at = next(i for i, (_, _, text) in enumerate(far_end.arrived) if text.startswith("Your request"))
+    assert reply_at - sent_before_reply[0] <= 8  # what was claimed already (a round and a half at most), then the reply
+
+
+async def test_a_slow_channel_never_holds_a_fast_one(database):
+    time, clock = FakeTime(), Clock()
+    fast, slow = Channel(time, channel="fast"), Channel(time, channel="slow")
+    released = asyncio.Event()
+
+    async def stuck(message):
+        await released.wait()
+        return SendResult.sent("slow")
+
+    slow.send = stuck
+    outbox = Outbox(database, {"fast": fast, "slow": slow}, clock=clock, timer=(time, time.sleep))
+    queue(database, "slow:1", "Bazaar on Sunday", broadcast=True)
+    for n in range(250):  # more than one round of a channel with no limit
+        queue(database, f"fast:{n}", "Bazaar on Sunday", broadcast=True)
+    running = asyncio.create_task(outbox.run(idle_seconds=0.05))
+    try:
+        await _until(lambda: len(fast.arrived) == 250)
+    finally:
+        released.set()
+        outbox.stop()
+        await running
+
+
+async def test_what_a_send_must_look_up_is_looked_up_before_the_channels_turn(database):
+    time, clock = FakeTime(), Clock()
+    events: list[tuple[str, str]] = []
+
+    class LooksUpFirst(Channel):
+        async def prepare(self, message):
+            events.append(("look up", message.address))
+
+            async def send():
+                events.append(("send", message.address))
+                return await Channel.send(self, message)
+            return send
+
+    far_end = LooksUpFirst(time, channel="test")
+    outbox = Outbox(database, {"test": far_end}, clock=clock, timer=(time, time.sleep))
+    limiter = outbox.limiters["test"]
+    real_wait = limiter.wait
+
+    async def turn():
+        await real_wait()
+        events.append(("turn", ""))
+
+    limiter.wait = turn
+    queue(database, "test:ana", "Bazaar on Sunday")
+    await outbox.deliver_due()
+    assert events == [("look up", "test:ana"), ("turn", ""), ("send", "test:ana")]
+    assert len(far_end.arrived) == 1
