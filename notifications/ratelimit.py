@@ -21,23 +21,28 @@ from collections.abc import Awaitable, Callable
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 EPSILON = 1e-9  # a float's rounding, not a wait
-SPACING = 0.9  # of the interval between sends at the full rate: the least gap between two
+TOLERANCE = 0.5  # of the interval between sends: how early a send may go to make up for a late one
 
 
 class RateLimiter:
-    """At most ``per_second`` sends in any one second — a sliding window of
-    the last second's sends, so a late wake-up costs no throughput — spaced
-    at least :data:`SPACING` of an interval apart: after a stall it catches
-    up a little faster than the rate, never in a burst that, shifted by the
-    network on its way, would make more than the limit arrive in one second.
-    A 429 pauses it."""
+    """At most ``per_second`` sends in any one second, evenly spaced.
+
+    Two rules together. Each send has a due time one interval after the one
+    before (a generic cell rate algorithm): it may go up to :data:`TOLERANCE`
+    of an interval early, so a wake-up a millisecond late is made up by the
+    next send instead of lost for good, yet the sends never bunch into a
+    burst that, shifted by the network on its way, would make more than the
+    limit arrive within one second. And a sliding window of the last
+    second's sends holds the limit itself, whatever the rounding. A 429
+    pauses it."""
 
     def __init__(self, per_second: float, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep):
         self.rate = per_second
         self.limit = max(1, int(per_second))
-        self.gap = SPACING / per_second if per_second > 0 else 0.0
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
         self.clock, self.sleep = clock, sleep
         self.sent: deque[float] = deque()
+        self.due = float("-inf")  # when the next send is due
         self.paused_until = 0.0
         self._lock = asyncio.Lock()
 
@@ -56,10 +61,10 @@ class RateLimiter:
                 while self.sent and now - self.sent[0] >= 1.0 - EPSILON:
                     self.sent.popleft()
                 wait = self.sent[0] + 1.0 - now if len(self.sent) >= self.limit else 0.0
-                if self.sent:
-                    wait = max(wait, self.sent[-1] + self.gap - now)
+                wait = max(wait, self.due - TOLERANCE * self.interval - now)
                 if wait <= EPSILON:
                     self.sent.append(now)
+                    self.due = max(self.due, now) + self.interval
                     return
                 await self.sleep(wait)
 

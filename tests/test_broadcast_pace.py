@@ -86,6 +86,23 @@ async def test_telegrams_overall_limit_holds_in_every_second_and_is_nearly_reach
     assert 600 / (sent[-1] - sent[0] + 1 / 30) >= 0.95 * 30  # and not much slower than allowed
 
 
+async def test_wake_ups_a_little_late_cost_no_throughput_and_never_break_the_limit():
+    class LateTime(FakeTime):
+        async def sleep(self, seconds: float) -> None:  # a busy process wakes 2 ms late
+            await super().sleep(seconds + 0.002)
+
+    time = LateTime()
+    limiter = RateLimiter(100, clock=time, sleep=time.sleep)
+    sent = []
+    for _ in range(1000):
+        await limiter.wait()
+        sent.append(time())
+    assert most_in_any_window(sent, 1.0) <= 100
+    assert 1000 / (sent[-1] - sent[0] + 0.01) >= 99  # made up by the sends after, not lost
+    gaps = [b - a for a, b in zip(sent, sent[1:])]
+    assert min(gaps) >= 0.004  # and never a burst
+
+
 async def test_a_429_pauses_the_whole_channel_for_as_long_as_it_asks():
     time = FakeTime()
     limiter = RateLimiter(30, clock=time, sleep=time.sleep)
