@@ -108,7 +108,7 @@ class Engine:
                 if attempt == 2:
                     return self._fail(msg)
                 # Lost a race creating the citizen or the conversation row: try again.
-            except OperationalError:
+            except (OperationalError, path.ConversationChanged):
                 if attempt == 2:
                     return self._fail(msg)
             except Exception:
@@ -129,6 +129,7 @@ class Engine:
         is rolled back, so nothing is done twice and no look-up is spent on
         the rare duplicate."""
         with self.database.begin() as conn:
+            path.lock_address(conn, msg.address)
             conversation = path.load_conversation(conn, msg.address)
             citizen = path.load_citizen(conn, msg.address) or path.create_citizen(conn, msg.channel, msg.address, msg.name)
             if citizen.blocked_at is not None:
@@ -146,7 +147,7 @@ class Engine:
             if changes:
                 path.update_citizen(conn, citizen.id, **changes)
             path.save_conversation(
-                conn, msg.address, exists=conversation is not None,
+                conn, msg.address, read=conversation,
                 flow=result.state.flow, step=result.state.step, data=result.state.data,
                 version=result.state.version, last_inbound_at=msg.received_at,
             )

@@ -99,6 +99,7 @@ def interrupt(session: Session, address: str, flow: str, step: str, data: dict, 
         resume = (conversation.data or {}).get("resume", ["", "", {}])
     conversation.flow, conversation.step = flow, step
     conversation.version = (conversation.version or 0) + 1
+    conversation.revision = (conversation.revision or 0) + 1
     conversation.data = {**data, "resume": resume, **({"choices": [list(c) for c in choices]} if choices else {})}
     conversation.updated_at = utcnow()
     session.add(conversation)
@@ -114,6 +115,7 @@ def release(session: Session, address: str, flow: str, code: str) -> None:
     resume_flow, resume_step, resume_data = (conversation.data or {}).get("resume") or ["", "", {}]
     conversation.flow, conversation.step, conversation.data = resume_flow, resume_step, resume_data or {}
     conversation.version += 1
+    conversation.revision += 1
     conversation.updated_at = utcnow()
     session.add(conversation)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection, Row
 
 from storage.models import Citizen, Conversation, Identity, Message, NamedPlace, Request, RequestEvent, utcnow
@@ -27,8 +27,11 @@ _M = Message.__table__
 _R = Request.__table__
 _E = RequestEvent.__table__
 
+_LOCK_ADDRESS = text("SELECT pg_advisory_xact_lock(hashtextextended(:address, 0))")
 _LOAD_CONVERSATION = select(_C).where(_C.c.address == bindparam("address")).with_for_update()
-_UPDATE_CONVERSATION = update(_C).where(_C.c.address == bindparam("key"))
+_UPDATE_CONVERSATION = (
+    update(_C).where(_C.c.address == bindparam("key"), _C.c.revision == bindparam("read_revision")).values(revision=_C.c.revision + 1)
+)
 _LOAD_CITIZEN = (
     select(_Z, _I.c.blocked_at)
     .join(_I, _I.c.citizen_id == _Z.c.id)
@@ -45,18 +48,36 @@ _INBOUND_EXISTS = select(_M.c.id).where(
 )
 
 
+class ConversationChanged(Exception):
+    """Someone wrote the conversation between this message's read and its
+    write: the message is handled again from the new state, never written
+    over it."""
+
+
+def lock_address(conn: Connection, address: str) -> None:
+    """Handle one address's messages one at a time across processes: on
+    PostgreSQL a lock on the address held until the transaction ends (taken
+    before anything is read, so also a first message, with no row yet to
+    lock); SQLite has one writer process anyway."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(_LOCK_ADDRESS, {"address": address})
+
+
 def load_conversation(conn: Connection, address: str) -> Row | None:
     """The conversation row, locked until the transaction ends on PostgreSQL
     (SQLite's ``BEGIN IMMEDIATE`` already serialises writers)."""
     return conn.execute(_LOAD_CONVERSATION, {"address": address}).first()
 
 
-def save_conversation(conn: Connection, address: str, *, exists: bool, **values: Any) -> None:
+def save_conversation(conn: Connection, address: str, *, read: Row | None, **values: Any) -> None:
+    """Write the conversation read as ``read`` (None: there was none), if
+    nobody wrote it since; else :class:`ConversationChanged` (a new row
+    someone else created first fails on its key: IntegrityError)."""
     values["updated_at"] = utcnow()
-    if exists:
-        conn.execute(_UPDATE_CONVERSATION, {"key": address, **values})
-    else:
+    if read is None:
         conn.execute(insert(_C), {"address": address, **values})
+    elif conn.execute(_UPDATE_CONVERSATION, {"key": address, "read_revision": read.revision, **values}).rowcount != 1:
+        raise ConversationChanged(address)
 
 
 def load_citizen(conn: Connection, address: str) -> Row | None:

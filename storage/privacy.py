@@ -182,6 +182,8 @@ def forget(session: Session, citizen_id: int, now: datetime | None = None) -> li
     for address in addresses:
         conversation = session.get(Conversation, address)
         if conversation is not None:
+            # No new revision: "forget me" runs inside the message's own
+            # transaction, whose write of the conversation follows this one.
             conversation.flow, conversation.step, conversation.data = "", "", {}
             session.add(conversation)
         session.delete(session.get(Identity, address))

@@ -39,7 +39,10 @@ class Conversation(SQLModel, table=True):
     flow: str = Field(default="", max_length=40)
     step: str = Field(default="", max_length=40)
     data: dict = json_field()
-    version: int = 0
+    version: int = 0  # of the menu shown: a button from an older one is stale (see flows.router)
+    # One more on every write: a write that read an older one lost a race
+    # with another process and is done again (see storage.message_path).
+    revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     # When the citizen last wrote here (WhatsApp's 24-hour window is counted from it).
     last_inbound_at: datetime | None = when(default=None)
     updated_at: datetime = when(default_factory=utcnow)
