@@ -40,6 +40,7 @@ from flows.storable import storable_text
 from handlers.request_body import read_body
 from handlers.whatsapp_sender import CHANNEL, TWILIO_API, WhatsAppSender, sort_error, twilio_client
 from storage import delivery
+from storage.db import reading
 
 log = logging.getLogger(__name__)
 INBOUND_PATH = "/whatsapp"
@@ -241,7 +242,7 @@ def last_inbound_reader(database) -> Callable[[str], datetime | None]:
     """When the citizen at an address last wrote, read from the store."""
 
     def last_inbound(address: str) -> datetime | None:
-        with database.connect() as conn:
+        with reading(database) as conn:  # on the send path: waits for no writer
             return delivery.last_inbound_at(conn, address)
 
     return last_inbound
