@@ -189,11 +189,14 @@ class Outbox:
                 # What a send must look up first (WhatsApp: the 24-hour window) is
                 # looked up before its turn, so the turn is spent on the send alone.
                 send = await sender.prepare(outgoing) if hasattr(sender, "prepare") else partial(sender.send, outgoing)
-                await self.limiters[outgoing.channel].wait()
-                if self._stopping:  # claimed, not sent: back in the queue for the next start
-                    await asyncio.to_thread(self._release, [m for m, _, _ in items[index:]])
-                    return
-                result = await send()
+                answered = await self.limiters[outgoing.channel].wait()
+                try:
+                    if self._stopping:  # claimed, not sent: back in the queue for the next start
+                        await asyncio.to_thread(self._release, [m for m, _, _ in items[index:]])
+                        return
+                    result = await send()
+                finally:
+                    answered()
             except Exception as error:  # a sender should sort its errors; this is the safety net
                 log.debug("sender %s raised on message %s", outgoing.channel, message_id, exc_info=True)
                 result = SendResult.retry(f"{type(error).__name__}: {error}", code=error_summary(error))

@@ -25,23 +25,27 @@ TOLERANCE = 0.5  # of the interval between sends: how early a send may go to mak
 
 
 class RateLimiter:
-    """At most ``per_second`` sends in any one second, evenly spaced.
+    """At most ``per_second`` sends arriving at the channel in any one second,
+    evenly spaced.
 
     Two rules together. Each send has a due time one interval after the one
     before (a generic cell rate algorithm): it may go up to :data:`TOLERANCE`
     of an interval early, so a wake-up a millisecond late is made up by the
-    next send instead of lost for good, yet the sends never bunch into a
-    burst that, shifted by the network on its way, would make more than the
-    limit arrive within one second. And a sliding window of the last
-    second's sends holds the limit itself, whatever the rounding. A 429
-    pauses it."""
+    next send instead of lost for good. And a window holds the limit itself
+    whatever the network does: the channel counts a message when it arrives,
+    somewhere between our sending it and its answer, so a send stays in the
+    window from its start until a second after its answer (:meth:`wait`
+    returns the call that says it was answered). A slow connection then
+    delays the next sends instead of letting them arrive together with it.
+    A 429 pauses it all."""
 
     def __init__(self, per_second: float, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep):
         self.rate = per_second
         self.limit = max(1, int(per_second))
         self.interval = 1.0 / per_second if per_second > 0 else 0.0
         self.clock, self.sleep = clock, sleep
-        self.sent: deque[float] = deque()
+        self.in_flight = 0
+        self.answered: deque[float] = deque()  # when the sends of the last second were answered
         self.due = float("-inf")  # when the next send is due
         self.paused_until = 0.0
         self._lock = asyncio.Lock()
@@ -50,23 +54,42 @@ class RateLimiter:
         """The channel said "too many, wait": nobody sends on it until then."""
         self.paused_until = max(self.paused_until, self.clock() + seconds)
 
-    async def wait(self) -> None:
+    async def wait(self) -> Callable[[], None]:
+        """Wait for a turn to send; call what it returns once the send is answered (or failed)."""
         async with self._lock:
             while (paused := self.paused_until - self.clock()) > 0:
                 await self.sleep(paused)
             if self.rate <= 0:
-                return
+                return _nothing
             while True:
                 now = self.clock()
-                while self.sent and now - self.sent[0] >= 1.0 - EPSILON:
-                    self.sent.popleft()
-                wait = self.sent[0] + 1.0 - now if len(self.sent) >= self.limit else 0.0
+                while self.answered and now - self.answered[0] >= 1.0 - EPSILON:
+                    self.answered.popleft()
+                wait = 0.0
+                if self.in_flight + len(self.answered) >= self.limit:
+                    # the oldest answered leaves the window; or, all in flight, look again shortly
+                    wait = self.answered[0] + 1.0 - now if self.answered else self.interval
                 wait = max(wait, self.due - TOLERANCE * self.interval - now)
                 if wait <= EPSILON:
-                    self.sent.append(now)
+                    self.in_flight += 1
                     self.due = max(self.due, now) + self.interval
-                    return
+                    return self._answered_once()
                 await self.sleep(wait)
+
+    def _answered_once(self) -> Callable[[], None]:
+        answered = False
+
+        def done() -> None:
+            nonlocal answered
+            if not answered:
+                answered = True
+                self.in_flight -= 1
+                self.answered.append(self.clock())
+        return done
+
+
+def _nothing() -> None:
+    pass
 
 
 class ChatPacer:

@@ -80,8 +80,9 @@ async def test_telegrams_overall_limit_holds_in_every_second_and_is_nearly_reach
     limiter = RateLimiter(TelegramSender.per_second, clock=time, sleep=time.sleep)
     sent = []
     for _ in range(600):
-        await limiter.wait()
+        answered = await limiter.wait()
         sent.append(time())
+        answered()
     assert most_in_any_window(sent, 1.0) <= 30
     assert 600 / (sent[-1] - sent[0] + 1 / 30) >= 0.95 * 30  # and not much slower than allowed
 
@@ -95,21 +96,38 @@ async def test_wake_ups_a_little_late_cost_no_throughput_and_never_break_the_lim
     limiter = RateLimiter(100, clock=time, sleep=time.sleep)
     sent = []
     for _ in range(1000):
-        await limiter.wait()
+        answered = await limiter.wait()
         sent.append(time())
+        answered()
     assert most_in_any_window(sent, 1.0) <= 100
     assert 1000 / (sent[-1] - sent[0] + 0.01) >= 99  # made up by the sends after, not lost
     gaps = [b - a for a, b in zip(sent, sent[1:])]
     assert min(gaps) >= 0.004  # and never a burst
 
 
+async def test_a_send_counts_against_the_limit_until_a_second_after_its_answer():
+    """The channel counts a message when it arrives, which may be as late as
+    its answer: a slow one must not arrive together with the next."""
+    time = FakeTime()
+    limiter = RateLimiter(1, clock=time, sleep=time.sleep)
+    slow = await limiter.wait()  # sent, no answer yet
+    following = asyncio.create_task(limiter.wait())
+    for _ in range(50):
+        await asyncio.sleep(0)
+    assert not following.done()  # however long the answer takes
+    slow()
+    answered_at = time()
+    (await following)()
+    assert time() >= answered_at + 1.0
+
+
 async def test_a_429_pauses_the_whole_channel_for_as_long_as_it_asks():
     time = FakeTime()
     limiter = RateLimiter(30, clock=time, sleep=time.sleep)
-    await limiter.wait()
+    (await limiter.wait())()
     limiter.pause(7.5)
     asked_at = time()
-    await limiter.wait()
+    (await limiter.wait())()
     assert time() - asked_at >= 7.5
 
 
@@ -303,8 +321,9 @@ async def test_what_a_send_must_look_up_is_looked_up_before_the_channels_turn(da
     real_wait = limiter.wait
 
     async def turn():
-        await real_wait()
+        answered = await real_wait()
         events.append(("turn", ""))
+        return answered
 
     limiter.wait = turn
     queue(database, "test:ana", "Bazaar on Sunday")
