@@ -11,6 +11,7 @@ import signal
 import sys
 from dataclasses import dataclass
 
+from bot.memory import fewer_malloc_arenas
 from bot.one_process import AnotherBotRunning, only_bot
 from bot.settings import Settings
 from bot.wiring import build, configure_logging
@@ -42,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         from bot.commands import chat
 
         return chat.run(argparse.Namespace(user="you", staff=None, language=None))
+    fewer_malloc_arenas()  # before the first thread: see bot/memory.py
     try:
         asyncio.run(serve(settings, web=not args.no_web))
     except (StartupError, AnotherBotRunning) as problem:
