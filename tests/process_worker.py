@@ -65,3 +65,97 @@ class Processes:
         ticket, duplicate, replies = self.answers.get(timeout=120)
         assert duplicate != "error", replies
         return ticket, duplicate, replies
+
+
+def _store(database_url: str, catalog: bool = True):
+    """The shared store, and the catalogue when the work needs it."""
+    from bot.catalog import Catalog
+    from storage.db import make_engine
+
+    database = make_engine(database_url)
+    return database, Catalog.from_store(database) if catalog else None
+
+
+def lead(database_url: str, ahead_seconds: float, ran_file: str, go, answers) -> None:
+    """A scheduler whose clock is ``ahead_seconds`` ahead: at ``go`` it tries
+    to run a job that appends its pid to ``ran_file``; answers whether it
+    ran it, then keeps its lease (never gives it up) until killed."""
+    import asyncio
+    import os
+    import time
+    from datetime import timedelta
+
+    from notifications.scheduler import Scheduler
+    from storage.models import utcnow
+
+    database, catalog = _store(database_url)
+    scheduler = Scheduler(database, catalog, clock=lambda: utcnow() + timedelta(seconds=ahead_seconds))
+
+    def job(now) -> None:
+        with open(ran_file, "a") as ran:
+            ran.write(f"{os.getpid()}\n")
+
+    scheduler.table["count"] = (job, 1)
+    answers.put(("ready", os.getpid()))
+    go.wait(180)
+    answers.put((os.getpid(), asyncio.run(scheduler.run("count"))))
+    time.sleep(600)  # holding the lease as a live leader would, until the test kills it
+
+
+def claim(database_url: str, answers) -> None:
+    """Claim every queued message as an outbox does before sending, then
+    hang (the test kills it): work claimed by a process that died."""
+    import os
+    import time
+
+    from notifications.outbox import Outbox
+
+    database, _ = _store(database_url, catalog=False)
+    outbox = Outbox(database, {})
+    answers.put(("claimed", os.getpid(), [message_id for message_id, _, _ in outbox._claim(["test"], 1000)]))
+    time.sleep(600)
+
+
+def drain(database_url: str, ahead_seconds: float, sent_file: str, go, answers) -> None:
+    """An outbox whose clock is ``ahead_seconds`` ahead, with a sender that
+    appends each message's id to ``sent_file``: at ``go`` it delivers until
+    nothing is left, then answers how many it sent."""
+    import asyncio
+    import os
+    from datetime import timedelta
+
+    from notifications.outbox import Outbox
+    from notifications.senders import SendResult
+    from storage.models import utcnow
+
+    class Recording:
+        channel, per_second = "test", 0
+
+        async def send(self, message) -> SendResult:
+            with open(sent_file, "a") as sent:
+                sent.write(f"{message.text}\n")
+            await asyncio.sleep(0.001)  # an answer takes a moment: the other process gets its chance
+            return SendResult.sent()
+
+    database, _ = _store(database_url, catalog=False)
+    outbox = Outbox(database, {"test": Recording()}, clock=lambda: utcnow() + timedelta(seconds=ahead_seconds))
+    answers.put(("ready", os.getpid()))
+    go.wait(180)
+
+    def left() -> int:
+        from sqlmodel import func, select
+
+        from storage.db import session_scope
+        from storage.models import Message
+
+        with session_scope(database) as session:
+            return session.exec(select(func.count()).where(Message.channel == "test", Message.status.in_(("queued", "sending", "retry")))).one()
+
+    async def until_empty() -> int:
+        total = 0
+        while True:
+            total += await outbox.deliver_due()
+            if not await asyncio.to_thread(left):
+                return total
+
+    answers.put((os.getpid(), asyncio.run(asyncio.wait_for(until_empty(), 120))))
