@@ -41,10 +41,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import threading
 import time
-from collections import defaultdict
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -56,6 +54,7 @@ from flows.masking import error_summary, log_failure
 from notifications import backlog
 from notifications.ratelimit import ChatPacer, RateLimiter
 from notifications.retrying import RetryPolicy
+from notifications.rounds import BATCH, InFlight, by_address, round_size
 from notifications.senders import SendResult, Sender
 from storage import delivery, queries
 from storage.db import session_scope
@@ -63,9 +62,6 @@ from storage.models import Citizen, Identity, Message, utcnow
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(seconds=60)
-BATCH = 100
-ROUND_SECONDS = 0.5  # a delivery round claims about this many seconds of a channel's sends...
-MIN_ROUND = 4  # ...and never fewer messages than this
 BROADCAST_KINDS = frozenset({"broadcast"})
 OPTED_OUT = "the citizen opted out of announcements"
 SKIPPED = "skipped"
@@ -100,7 +96,6 @@ class Outbox:
         self.pacers: dict[str, ChatPacer] = {}
         for sender in senders.values():
             self._pace(sender)
-        self.wake = asyncio.Event()
         self._wakes: dict[str, asyncio.Event] = {}  # one per channel loop
         self._supervising = asyncio.Event()
         self.alive_at: datetime | None = None
@@ -139,7 +134,6 @@ class Outbox:
             self._loop.call_soon_threadsafe(self._wake_all)
 
     def _wake_all(self) -> None:
-        self.wake.set()
         for event in self._wakes.values():
             event.set()
 
@@ -150,11 +144,8 @@ class Outbox:
         # The store is written from a worker thread: the event loop keeps
         # serving webhooks while a round is claimed and recorded.
         claimed = await asyncio.to_thread(self._claim)
-        by_address: dict[str, list] = defaultdict(list)
-        for item in claimed:
-            by_address[item[2].address].append(item)
         try:
-            await asyncio.gather(*(self._send_in_order(items) for items in by_address.values()))
+            await asyncio.gather(*(self._send_in_order(items) for items in by_address(claimed).values()))
         finally:
             await self._flush_outcomes()
         return len(claimed)
@@ -299,14 +290,14 @@ class Outbox:
             await asyncio.gather(*loops.values(), return_exceptions=True)
 
     async def _run_channel(self, channel: str, idle_seconds: float) -> None:
-        """Claim a channel's due messages in rounds of about half a second
-        of sends, the next round as soon as the last is half sent. Messages
+        """Claim a channel's due messages in rounds (:mod:`notifications.rounds`),
+        the next round as soon as the last is half sent. Messages
         to one address stay in order across rounds (each waits for the one
         before it); a reply queued meanwhile is claimed first in the next
         round, so it waits for at most about a round of announcements."""
         wake = self._wakes.setdefault(channel, asyncio.Event())
-        size = _round_size(getattr(self.senders[channel], "per_second", 0))
-        in_flight = _InFlight()
+        size = round_size(getattr(self.senders[channel], "per_second", 0))
+        in_flight = InFlight()
         chains: dict[str, asyncio.Task] = {}
         try:
             while not self._stopping:
@@ -316,11 +307,8 @@ class Outbox:
                     log_failure(log, "claiming %s messages failed; trying again shortly", channel)
                     claimed = []
                 if claimed:
-                    by_address: dict[str, list] = defaultdict(list)
-                    for item in claimed:
-                        by_address[item[2].address].append(item)
                     in_flight.add(len(claimed))
-                    for address, items in by_address.items():
+                    for address, items in by_address(claimed).items():
                         chains[address] = asyncio.create_task(self._send_after(chains.get(address), items, in_flight))
                     await in_flight.at_most(size // 2)
                     chains = {a: t for a, t in chains.items() if not t.done()}
@@ -336,7 +324,7 @@ class Outbox:
             await asyncio.gather(*chains.values(), return_exceptions=True)
             await self._flush_outcomes()
 
-    async def _send_after(self, before: asyncio.Task | None, items: list, in_flight: _InFlight) -> None:
+    async def _send_after(self, before: asyncio.Task | None, items: list, in_flight: InFlight) -> None:
         """Send ``items`` (one address's, in order) once the messages claimed
         before them for that address are done."""
         try:
@@ -370,33 +358,6 @@ def _drop_opted_out(session: Session, rows: list[Message]) -> list[Message]:
             continue
         kept.append(row)
     return kept
-
-
-def _round_size(per_second: float) -> int:
-    """About :data:`ROUND_SECONDS` of a channel's sends (all of a batch when it has no limit)."""
-    if per_second <= 0:
-        return BATCH
-    return max(MIN_ROUND, min(BATCH, math.ceil(per_second * ROUND_SECONDS)))
-
-
-class _InFlight:
-    """How many claimed messages are not yet done, and a way to wait until few are."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.changed = asyncio.Event()
-
-    def add(self, n: int) -> None:
-        self.count += n
-
-    def done(self, n: int) -> None:
-        self.count -= n
-        self.changed.set()
-
-    async def at_most(self, n: int) -> None:
-        while self.count > n:
-            self.changed.clear()
-            await self.changed.wait()
 
 
 def _no_pace(address: str) -> tuple[float, int]:
