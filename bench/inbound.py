@@ -1,37 +1,47 @@
-"""How many citizen messages a second the engine and the store take.
+"""How many citizen messages a second the message path takes, beside its framework.
 
-Pushes N synthetic messages (a realistic mix: menu presses, new requests with
-their confirmation, status checks by code, help) through the engine into a
-SQLite file (and PostgreSQL when DATABASE_URL is set), and prints messages
-per second with p50 and p99 latency. For reference it also times a bare
-python-telegram-bot ``Application.process_update`` with a no-op handler.
+Every figure starts from the same thing: raw Telegram update JSON, as a
+webhook receives it. Printed side by side, in one run:
 
-    python bench/inbound.py [-n 5000] [--citizens 200]
+(a) python-telegram-bot alone: ``json.loads``, ``Update.de_json`` and
+    ``Application.process_update`` to a handler that does nothing, nothing
+    stored — the reference;
+(b) the project's path on a SQLite file, as ``onewindow run`` does it for a
+    webhook: the update read by the adapter (``handlers.telegram_updates``),
+    stored in the inbox, handled by the engine (flows, classifier, one
+    transaction with the replies), and the inbox row cleared;
+(c) the same on PostgreSQL (``DATABASE_URL``) with 1, 2 and 4 processes,
+    each handling its own citizens, all at once.
+
+The traffic is a realistic mix from citizens already at the main menu: new
+requests in five languages followed by the press of their confirmation
+button, status checks by tracking code, the menu, help. Each rate comes
+with p50 and p99 latency, and (b) and (c) with their ratio to (a).
+Targets: (b) at least 0.4 of (a); (c) at least 1,500 a second with four
+processes.
+
+    python bench/inbound.py [-n 5000] [--citizens 200] [--processes 1,2,4]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import multiprocessing
 import os
 import random
 import statistics
 import sys
 import tempfile
 import time
-import uuid
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-from bot.catalog import Catalog  # noqa: E402
-from bot.engine import Engine  # noqa: E402
-from bot.wiring import open_store  # noqa: E402
-from flows.messages import Incoming  # noqa: E402
 from flows.router import button_data  # noqa: E402
-from storage.db import session_scope  # noqa: E402
-from storage.models import Citizen, Conversation, Identity  # noqa: E402
 
 REQUESTS = [
     "Mahallamizda 3 kundan beri svet yo'q",
@@ -43,146 +53,218 @@ REQUESTS = [
     "Пособие по уходу за ребёнком не пришло",
     "Bolamni bog'chaga yozdirmoqchiman",
 ]
+DATE = 1_760_000_000
 
 
-def seed_citizens(database, count: int) -> list[str]:
-    """Citizens already onboarded and at the main menu."""
-    addresses = []
-    run_id = uuid.uuid4().hex[:8]  # a store that is reused (PostgreSQL) gets new citizens each run
-    with session_scope(database) as session:
-        for number in range(count):
-            address = f"bench:{run_id}-{number}"
-            citizen = Citizen(language=random.choice(["uz", "ru", "es", "en", "uz-Cyrl"]), locality_id="uz-syr-gulistan-d", consent=True)
-            session.add(citizen)
-            session.flush()
-            session.add(Identity(channel="bench", address=address, citizen_id=citizen.id))
-            session.add(Conversation(address=address, flow="menu", step="main", version=1))
-            addresses.append(address)
-    return addresses
-
-
-class Citizens:
-    """Each synthetic citizen's next message, following what the bot last said."""
-
-    def __init__(self, addresses: list[str]):
-        self.addresses = addresses
-        self.pending: dict[str, tuple[str, str]] = {}  # address -> (menu_id, key) to press next
-        self.codes: list[str] = []
-        self.count = 0
-        self.run_id = uuid.uuid4().hex[:8]
-
-    def next_message(self) -> Incoming:
-        self.count += 1
-        address = random.choice(self.addresses)
-        external_id = f"{self.run_id}-{self.count}"
-        if address in self.pending:
-            menu_id, key = self.pending.pop(address)
-            return Incoming("bench", address, external_id=external_id, event={"type": "button", "data": button_data(int(menu_id), key)})
-        roll = random.random()
-        if roll < 0.35:
-            text = random.choice(REQUESTS)
-        elif roll < 0.6 and self.codes:
-            text = random.choice(self.codes)
-        elif roll < 0.8:
-            text = "menu"
-        else:
-            text = random.choice(["help", "yordam", "ayuda", "помощь"])
-        return Incoming("bench", address, text=text, external_id=external_id)
-
-    def saw(self, msg: Incoming, handled) -> None:
-        self.codes.extend(handled.request_codes)
-        for reply in handled.replies:
-            if reply.choices and any(c.key == "yes" for c in reply.choices) and msg.text in REQUESTS:
-                self.pending[msg.address] = (reply.menu_id, "yes")
-
-
-def run(url: str, n: int, citizens: int, threads: int = 1) -> tuple[float, list[float]]:
-    """Push ``n`` messages; with ``threads`` > 1, that many workers at once,
-    each speaking for its own share of the citizens (as a busy deployment
-    with several webhook workers would)."""
-    database = open_store(url)
-    engine = Engine(database, Catalog.from_store(database))
-    addresses = seed_citizens(database, citizens)
-    groups = [Citizens(addresses[i::threads]) for i in range(threads)]
-    for people in groups:
-        for _ in range(20):  # warm up
-            msg = people.next_message()
-            people.saw(msg, engine.handle(msg))
-
-    def work(people: Citizens, count: int) -> list[float]:
-        latencies = []
-        for _ in range(count):
-            msg = people.next_message()
-            t0 = time.perf_counter()
-            handled = engine.handle(msg)
-            latencies.append(time.perf_counter() - t0)
-            people.saw(msg, handled)
-        return latencies
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        results = list(pool.map(work, groups, [n // threads] * threads))
-    elapsed = time.perf_counter() - started
-    database.dispose()
-    latencies = [x for part in results for x in part]
-    return len(latencies) / elapsed, latencies
-
-
-def ptb_reference(n: int) -> float:
-    """A bare python-telegram-bot Application dispatching to a no-op handler."""
-    from telegram import Update, User
-    from telegram.ext import Application, ExtBot, TypeHandler
+def offline_bot():
+    """python-telegram-bot's own bot object, knowing who it is and answering
+    button presses without asking Telegram (there is no network here)."""
+    from telegram import User
+    from telegram.ext import ExtBot
 
     class OfflineBot(ExtBot):
-        """Knows who it is without asking Telegram (there is no network here)."""
-
         async def get_me(self, *args, **kwargs) -> User:
             self._bot_user = User(1, "bench", True, username="bench_bot")
             return self._bot_user
 
+    bot = OfflineBot("123456:BENCH")
+    bot._bot_user = User(1, "bench", True, username="bench_bot")
+    return bot
+
+
+class Citizens:
+    """Each synthetic citizen's next update, following what the bot last said."""
+
+    def __init__(self, chat_ids: list[int], seed: int):
+        self.chat_ids = chat_ids
+        self.random = random.Random(seed)
+        self.pending: dict[int, str] = {}  # chat id -> button data to press next
+        self.codes: list[str] = []
+        # a reused store (PostgreSQL) has this run's update ids for the first time: none is a redelivery
+        self.update_id = random.SystemRandom().randrange(10**12, 10**15)
+
+    def next_update(self) -> str:
+        """The raw JSON of the next update, as Telegram posts it."""
+        self.update_id += 1
+        chat_id = self.random.choice(self.chat_ids)
+        person = {"id": chat_id, "is_bot": False, "first_name": "Bench", "language_code": "uz"}
+        chat = {"id": chat_id, "type": "private", "first_name": "Bench"}
+        if chat_id in self.pending:
+            update = {"update_id": self.update_id, "callback_query": {
+                "id": str(self.update_id), "from": person, "chat_instance": "1", "data": self.pending.pop(chat_id),
+                "message": {"message_id": 1, "date": DATE, "chat": chat, "text": "?"}}}
+        else:
+            update = {"update_id": self.update_id, "message": {
+                "message_id": self.update_id, "date": DATE, "chat": chat, "from": person, "text": self._text()}}
+        return json.dumps(update)
+
+    def _text(self) -> str:
+        roll = self.random.random()
+        if roll < 0.35:
+            return self.random.choice(REQUESTS)
+        if roll < 0.6 and self.codes:
+            return self.random.choice(self.codes)
+        if roll < 0.8:
+            return "menu"
+        return self.random.choice(["help", "yordam", "ayuda", "помощь"])
+
+    def saw(self, incoming, handled) -> None:
+        self.codes.extend(handled.request_codes)
+        for reply in handled.replies:
+            if reply.choices and any(c.key == "yes" for c in reply.choices) and incoming.text in REQUESTS:
+                self.pending[int(incoming.address.split(":")[1])] = button_data(int(reply.menu_id), "yes")
+
+
+def seed_citizens(database_url: str, count: int) -> list[int]:
+    """Telegram citizens already onboarded and at the main menu."""
+    from bot.wiring import open_store
+    from storage.db import session_scope
+    from storage.models import Citizen, Conversation, Identity
+
+    database = open_store(database_url)
+    base = random.randrange(10**9, 2 * 10**9)  # a reused store (PostgreSQL) gets new citizens each run
+    with session_scope(database) as session:
+        for number in range(count):
+            address = f"telegram:{base + number}"
+            citizen = Citizen(language=random.choice(["uz", "ru", "es", "en", "uz-Cyrl"]), locality_id="uz-syr-gulistan-d", consent=True)
+            session.add(citizen)
+            session.flush()
+            session.add(Identity(channel="telegram", address=address, citizen_id=citizen.id))
+            session.add(Conversation(address=address, flow="menu", step="main", version=1))
+    database.dispose()
+    return [base + number for number in range(count)]
+
+
+class MessagePath:
+    """What ``onewindow run`` does with one webhook update, without the HTTP."""
+
+    def __init__(self, database_url: str):
+        from bot.catalog import Catalog
+        from bot.engine import Engine
+        from bot.wiring import open_store
+
+        self.database = open_store(database_url)
+        self.engine = Engine(self.database, Catalog.from_store(self.database))
+        self.bot = offline_bot()
+
+    def take(self, raw: str):
+        from handlers.telegram import CHANNEL
+        from handlers.telegram_updates import read_update
+        from storage import inbox
+
+        data = json.loads(raw)
+        update, incoming = read_update(data, self.bot)
+        with self.database.begin() as conn:  # stored before Telegram hears back (handlers.telegram_inbox)
+            (item_id,) = inbox.store(conn, CHANNEL, [(str(update.update_id), raw)])
+        handled = self.engine.handle(incoming, also=partial(inbox.done, item_id=item_id))
+        if not handled.also_done:  # a staff command, a duplicate: on its own
+            with self.database.begin() as conn:
+                inbox.done(conn, item_id)
+        return incoming, handled
+
+
+def run_share(database_url: str, chat_ids: list[int], n: int, seed: int, go=None, results=None):
+    """Handle ``n`` updates from ``chat_ids``' citizens; with ``go``, as one
+    of several processes that start together."""
+    path = MessagePath(database_url)
+    people = Citizens(chat_ids, seed)
+    for _ in range(20):  # warm up
+        people.saw(*path.take(people.next_update()))
+    if go is not None:
+        results.put(("ready",))
+        go.wait()
+    latencies = []
+    started = time.monotonic()
+    for _ in range(n):
+        raw = people.next_update()
+        t0 = time.perf_counter()
+        incoming, handled = path.take(raw)
+        latencies.append(time.perf_counter() - t0)
+        people.saw(incoming, handled)
+    finished = time.monotonic()
+    path.database.dispose()
+    if results is None:
+        return started, finished, latencies
+    results.put((started, finished, latencies))
+
+
+def in_processes(database_url: str, chat_ids: list[int], n: int, processes: int) -> tuple[float, list[float]]:
+    spawn = multiprocessing.get_context("spawn")
+    go, results = spawn.Event(), spawn.Queue()
+    workers = [spawn.Process(target=run_share, args=(database_url, chat_ids[i::processes], n // processes, 100 + i, go, results))
+               for i in range(processes)]
+    for worker in workers:
+        worker.start()
+    for _ in workers:
+        assert results.get(timeout=300) == ("ready",)
+    go.set()
+    parts = [results.get(timeout=900) for _ in workers]
+    for worker in workers:
+        worker.join(30)
+    latencies = [x for _, _, part in parts for x in part]
+    elapsed = max(f for _, f, _ in parts) - min(s for s, _, _ in parts)
+    return len(latencies) / elapsed, latencies
+
+
+def ptb_reference(raws: list[str]) -> tuple[float, list[float]]:
+    """(a): python-telegram-bot reading the same JSON and dispatching it to a no-op handler."""
+    from telegram import Update
+    from telegram.ext import Application, TypeHandler
+
     async def noop(update, context):
         return None
 
-    async def main() -> float:
-        app = Application.builder().bot(OfflineBot("123456:BENCH")).updater(None).build()
+    async def main() -> tuple[float, list[float]]:
+        app = Application.builder().bot(offline_bot()).updater(None).build()
         app.add_handler(TypeHandler(Update, noop))
         await app.initialize()
-        updates = [
-            Update.de_json({"update_id": i, "message": {"message_id": i, "date": 0, "chat": {"id": 1, "type": "private"}, "text": "hi"}}, app.bot)
-            for i in range(n)
-        ]
+        for raw in raws[:200]:  # warm up
+            await app.process_update(Update.de_json(json.loads(raw), app.bot))
+        latencies = []
         started = time.perf_counter()
-        for update in updates:
-            await app.process_update(update)
-        return n / (time.perf_counter() - started)
+        for raw in raws:
+            t0 = time.perf_counter()
+            await app.process_update(Update.de_json(json.loads(raw), app.bot))
+            latencies.append(time.perf_counter() - t0)
+        return len(raws) / (time.perf_counter() - started), latencies
 
     return asyncio.run(main())
 
 
-def report(name: str, rate: float, latencies: list[float]) -> None:
+def report(name: str, rate: float, latencies: list[float], reference: float | None = None) -> None:
     cuts = statistics.quantiles(latencies, n=100)
-    print(f"{name:<12} {rate:8.0f} msg/s   p50 {cuts[49] * 1000:6.2f} ms   p99 {cuts[98] * 1000:6.2f} ms")
+    ratio = f"   {rate / reference:5.3f} of (a)" if reference else ""
+    print(f"{name:<26} {rate:8.0f} /s   p50 {cuts[49] * 1000:6.2f} ms   p99 {cuts[98] * 1000:6.2f} ms{ratio}", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=5000, help="messages to push (default 5000)")
+    parser.add_argument("-n", type=int, default=5000, help="updates per figure (default 5000)")
     parser.add_argument("--citizens", type=int, default=200)
-    parser.add_argument("--threads", type=int, default=4, help="concurrent workers for PostgreSQL (default 4)")
+    parser.add_argument("--processes", default="1,2,4", help="PostgreSQL process counts (default 1,2,4)")
     args = parser.parse_args()
-    random.seed(7)
-    print(f"{args.n} messages from {args.citizens} citizens (35% requests + confirmations, status checks, menu, help)")
+    print(f"{args.n} updates from {args.citizens} citizens (35% requests + their confirmation button, status checks, menu, help)")
+
+    people = Citizens(list(range(1, args.citizens + 1)), 1)
+    reference, latencies = ptb_reference([people.next_update() for _ in range(args.n)])
+    report("(a) PTB de_json + no-op", reference, latencies)
+
     with tempfile.TemporaryDirectory() as folder:
-        sqlite_rate, latencies = run(f"sqlite:///{folder}/bench.sqlite3", args.n, args.citizens)
-    report("sqlite file", sqlite_rate, latencies)
-    if os.environ.get("DATABASE_URL"):
-        rate, latencies = run(os.environ["DATABASE_URL"], args.n, args.citizens)
-        report("postgresql", rate, latencies)
-        rate, latencies = run(os.environ["DATABASE_URL"], args.n, args.citizens, args.threads)
-        report(f"postgresql×{args.threads}", rate, latencies)
-    reference = ptb_reference(args.n)
-    print(f"{'PTB no-op':<12} {reference:8.0f} updates/s (Application.process_update, nothing stored)")
-    print(f"ratio        engine on SQLite / bare PTB dispatch = {sqlite_rate / reference:.3f}")
+        url = f"sqlite:///{folder}/bench.sqlite3"
+        started, finished, latencies = run_share(url, seed_citizens(url, args.citizens), args.n, 7)
+    report("(b) SQLite file", args.n / (finished - started), latencies, reference)
+
+    database_url = os.environ.get("DATABASE_URL", "")
+    if not database_url.startswith("postgresql"):
+        print("(c) PostgreSQL: set DATABASE_URL=postgresql://... to measure it")
+        return
+    rates = {}
+    for processes in [int(p) for p in args.processes.split(",")]:
+        rates[processes], latencies = in_processes(database_url, seed_citizens(database_url, args.citizens), args.n, processes)
+        report(f"(c) PostgreSQL, {processes} process{'es' if processes > 1 else ''}", rates[processes], latencies, reference)
+    if 1 in rates and len(rates) > 1:
+        print("scaling: " + ", ".join(f"{p} processes {rate / rates[1]:.2f}x" for p, rate in rates.items() if p != 1))
+    print(f"on {os.cpu_count()} CPUs (PostgreSQL and the processes share them)")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy.engine import Engine as Database
+from sqlalchemy.engine import Connection, Engine as Database
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
@@ -55,6 +55,7 @@ class Handled:
     failed: bool = False
     replies: list[Outgoing] = field(default_factory=list)
     request_codes: list[str] = field(default_factory=list)
+    also_done: bool = False  # the caller's ``also`` was committed with the message
 
 
 class Engine:
@@ -76,7 +77,12 @@ class Engine:
         # Messages of one conversation are handled one at a time, in order.
         self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
 
-    def handle(self, msg: Incoming) -> Handled:
+    def handle(self, msg: Incoming, *, also: Callable[[Connection], None] | None = None) -> Handled:
+        """Handle ``msg``: flows, then one transaction with its row, its
+        replies and what it changed. ``also`` is the caller's own write
+        that belongs with it (the inbox clearing the raw update): run in
+        that transaction, and ``also_done`` says so; a staff command, a
+        duplicate or a failure leave it undone for the caller to do."""
         msg = storable(msg)  # no character a store refuses gets past here (flows.storable)
         try:
             for_desk = self.desk.wants(msg)
@@ -89,7 +95,7 @@ class Engine:
         if not msg.private:
             return Handled()  # group chatter that is not a staff command is not for us
         with self._locks[zlib.crc32(msg.address.encode()) % LOCK_STRIPES]:
-            handled = self._handle(msg)
+            handled = self._handle(msg, also)
         if handled.replies:
             self.on_queued()
         return handled
@@ -98,10 +104,10 @@ class Engine:
         done = self.desk.handle(msg)
         return Handled(duplicate=done.duplicate, replies=done.replies)
 
-    def _handle(self, msg: Incoming) -> Handled:
+    def _handle(self, msg: Incoming, also: Callable[[Connection], None] | None = None) -> Handled:
         for attempt in range(3):
             try:
-                return self._process(msg)
+                return self._process(msg, also)
             except IntegrityError:
                 if self._already_stored(msg):
                     return Handled(duplicate=True)
@@ -121,7 +127,7 @@ class Engine:
         with self.database.connect() as conn:
             return path.inbound_exists(conn, msg.channel, msg.external_id)
 
-    def _process(self, msg: Incoming) -> Handled:
+    def _process(self, msg: Incoming, also: Callable[[Connection], None] | None = None) -> Handled:
         """Run the flows for ``msg`` and write everything in one transaction.
 
         The inbound row goes in with the replies at the end: a redelivered
@@ -154,6 +160,9 @@ class Engine:
             # The inbound row's citizen: None once the citizen was erased this turn.
             outbound = [outbound_values(reply, inbound["citizen_id"], request_id) for reply in handled.replies]
             path.insert_messages(conn, [inbound, *outbound])
+            if also is not None:
+                also(conn)
+                handled.also_done = True
             return handled
 
     def _apply(self, conn, action: act.Action, citizen, changes: dict, inbound: dict, msg: Incoming, handled: Handled) -> int | None:

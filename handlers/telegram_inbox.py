@@ -28,6 +28,7 @@ import logging
 import warnings
 import zlib
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from telegram import Update
@@ -212,7 +213,11 @@ class TelegramInbox:
             log_failure(log, "could not handle Telegram update %s; it stays stored and is tried on the next start", item.update.update_id)
 
     def _handle_now(self, item: _Item) -> None:
-        handled = self.engine.handle(item.incoming)
+        # The raw update goes in the transaction that stores the message:
+        # one commit fewer, and never one without the other.
+        handled = self.engine.handle(item.incoming, also=partial(inbox.done, item_id=item.item_id))
+        if handled.also_done:
+            return
         with self.database.begin() as conn:
             if handled.failed and not path.inbound_exists(conn, CHANNEL, item.incoming.external_id):
                 inbox.failed(conn, item.item_id, "the engine could not store the message")

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection, Row
 
-from storage.models import Citizen, Conversation, Identity, Message, NamedPlace, Request, RequestEvent, utcnow
+from storage.models import Caseworker, Citizen, Conversation, Identity, Message, NamedPlace, Request, RequestEvent, utcnow
 
 _C = Conversation.__table__
 _I = Identity.__table__
@@ -26,7 +26,9 @@ _Z = Citizen.__table__
 _M = Message.__table__
 _R = Request.__table__
 _E = RequestEvent.__table__
+_W = Caseworker.__table__
 
+_IS_STAFF = select(_W.c.address).where(_W.c.address == bindparam("address"), _W.c.active.is_(True))
 _LOCK_ADDRESS = text("SELECT pg_advisory_xact_lock(hashtextextended(:address, 0))")
 _LOAD_CONVERSATION = select(_C).where(_C.c.address == bindparam("address")).with_for_update()
 _UPDATE_CONVERSATION = (
@@ -52,6 +54,12 @@ class ConversationChanged(Exception):
     """Someone wrote the conversation between this message's read and its
     write: the message is handled again from the new state, never written
     over it."""
+
+
+def is_staff(conn: Connection, address: str) -> bool:
+    """Whether ``address`` is an active member of staff: asked of every
+    message that is not a command, so one prebuilt statement."""
+    return conn.execute(_IS_STAFF, {"address": address}).first() is not None
 
 
 def lock_address(conn: Connection, address: str) -> None:

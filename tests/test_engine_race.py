@@ -67,3 +67,27 @@ def test_a_true_redelivery_is_still_handled_once(database, catalog):
     assert sorted(handled.duplicate for handled in outcomes) == [False, True]
     with session_scope(database) as session:
         assert session.exec(select(func.count()).select_from(Message).where(Message.direction == "in")).one() == 1
+
+
+def test_the_callers_write_commits_with_the_message_or_not_at_all(engine, database):
+    """The Telegram inbox clears a raw update in the transaction that stores
+    its message: a message handled is an update cleared, a redelivery or a
+    failure leaves the clearing to the caller."""
+    from flows.messages import Incoming
+    from storage.models import Message
+
+    writes = []
+    first = engine.handle(Incoming("telegram", "telegram:77", text="Hola", external_id="u-1"),
+                          also=lambda conn: writes.append(conn.in_transaction()))
+    assert first.also_done and writes == [True]
+    again = engine.handle(Incoming("telegram", "telegram:77", text="Hola", external_id="u-1"), also=lambda conn: writes.append("again"))
+    assert again.duplicate and not again.also_done and writes == [True]
+
+    def broken(conn):
+        raise RuntimeError("the caller's write failed")
+
+    failed = engine.handle(Incoming("telegram", "telegram:77", text="menu", external_id="u-2"), also=broken)
+    assert failed.failed and not failed.also_done
+    with session_scope(database) as session:  # kept for a person, with nothing of the rolled-back turn
+        stored = session.exec(select(Message).where(Message.external_id == "u-2")).all()
+    assert [(m.direction, m.status) for m in stored] == [("in", "needs_attention")]

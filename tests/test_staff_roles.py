@@ -75,3 +75,13 @@ def test_a_caseworker_sees_and_acts_on_their_own_departments_requests_only(engin
     assert light in root.text and clinic in root.text
     sara.send("/inbox")
     assert light in sara.text
+
+
+def test_a_removed_member_of_staff_writes_as_a_citizen_again(engine, staff):  # noqa: F811
+    from flows.messages import Incoming
+
+    words = Incoming("console", "console:karim", text="hello")
+    assert engine.desk.wants(words)  # plain words from staff are for the desk
+    Chat(engine, "root").send("/staff remove Karim")
+    assert not engine.desk.wants(words)
+    assert not engine.desk.wants(Incoming("console", "console:nobody", text="hello"))

@@ -28,7 +28,8 @@ from flows.storable import storable
 from handlers.staff.commands import BUTTON_ACTIONS, COMMANDS, OPEN
 from handlers.staff.context import Desk, Refusal
 from storage import casework
-from storage.db import session_scope
+from storage import message_path as path
+from storage.db import reading, session_scope
 from storage.models import Caseworker, Citizen, Identity, Message
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,8 @@ class StaffDesk:
         return self.is_staff(msg.author)
 
     def is_staff(self, address: str) -> bool:
-        with session_scope(self.database) as session:
-            return _caseworker(session, address) is not None
+        with reading(self.database) as conn:
+            return path.is_staff(conn, address)
 
     def handle(self, msg: Incoming) -> DeskResult:
         msg = storable(msg)  # as the engine does; a no-op when it already did
