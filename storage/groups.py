@@ -18,26 +18,38 @@ from storage import casework
 from storage.models import Request, utcnow
 
 
-def report(request: Request) -> Report:
+CANDIDATES = 300  # the latest open reports of a place and category a new one is compared with
+
+
+def report(request) -> Report:
+    """``request``: a Request, or a row with the same columns."""
     return Report(request.text, request.category_id, request.locality_id, None, None, request.created_at, request.citizen_id)
 
 
 def link_at_intake(session: Session, request_id: int, rules: Rules) -> Request | None:
     """Link a new request to the group of the most alike open report of one
-    problem by another citizen of its place; returns the group's first."""
+    problem by another citizen of its place; returns the group's first.
+
+    Only the columns the rules read, of the latest :data:`CANDIDATES`
+    open reports of the place and category: a request is handled while the
+    citizen waits, and a district's old reports of the problem are already
+    in its group, which the latest ones lead to."""
     request = session.get(Request, request_id)
     if request is None or not request.locality_id or not request.text:
         return None
     since = utcnow() - timedelta(days=rules.neighbour_days)
-    candidates = session.exec(select(Request).where(
+    candidates = session.exec(select(
+        Request.id, Request.text, Request.category_id, Request.locality_id, Request.created_at, Request.citizen_id, Request.group_id,
+    ).where(
         Request.id != request.id, Request.citizen_id != request.citizen_id, Request.locality_id == request.locality_id,
         Request.category_id == request.category_id, Request.status.in_(lifecycle.OPEN), Request.created_at >= since,
-    ).order_by(Request.id)).all()
+    ).order_by(Request.id.desc()).limit(CANDIDATES)).all()
     mine = report(request)
     matches = [c for c in candidates if same_case(mine, report(c), rules) == NEIGHBOURS and not kept_apart(mine, report(c), rules)]
     if not matches:
         return None
-    best = max(matches, key=lambda c: (likeness(request.text, c.text), -c.id))
+    best_row = max(matches, key=lambda c: (likeness(request.text, c.text), -c.id))
+    best = session.get(Request, best_row.id)
     first = session.get(Request, best.group_id) if best.group_id else best
     if first is None or first.status not in lifecycle.OPEN:
         first = best
