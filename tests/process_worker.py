@@ -67,13 +67,11 @@ class Processes:
         return ticket, duplicate, replies
 
 
-def _store(database_url: str, catalog: bool = True):
-    """The shared store, and the catalogue when the work needs it."""
-    from bot.catalog import Catalog
+def _store(database_url: str):
+    """The shared store (the work of these workers needs no catalogue)."""
     from storage.db import make_engine
 
-    database = make_engine(database_url)
-    return database, Catalog.from_store(database) if catalog else None
+    return make_engine(database_url)
 
 
 def lead(database_url: str, ahead_seconds: float, ran_file: str, go, answers) -> None:
@@ -88,8 +86,8 @@ def lead(database_url: str, ahead_seconds: float, ran_file: str, go, answers) ->
     from notifications.scheduler import Scheduler
     from storage.models import utcnow
 
-    database, catalog = _store(database_url)
-    scheduler = Scheduler(database, catalog, clock=lambda: utcnow() + timedelta(seconds=ahead_seconds))
+    database = _store(database_url)
+    scheduler = Scheduler(database, None, clock=lambda: utcnow() + timedelta(seconds=ahead_seconds))
 
     def job(now) -> None:
         with open(ran_file, "a") as ran:
@@ -110,7 +108,7 @@ def claim(database_url: str, answers) -> None:
 
     from notifications.outbox import Outbox
 
-    database, _ = _store(database_url, catalog=False)
+    database = _store(database_url)
     outbox = Outbox(database, {})
     answers.put(("claimed", os.getpid(), [message_id for message_id, _, _ in outbox._claim(["test"], 1000)]))
     time.sleep(600)
@@ -137,7 +135,7 @@ def drain(database_url: str, ahead_seconds: float, sent_file: str, go, answers) 
             await asyncio.sleep(0.001)  # an answer takes a moment: the other process gets its chance
             return SendResult.sent()
 
-    database, _ = _store(database_url, catalog=False)
+    database = _store(database_url)
     outbox = Outbox(database, {"test": Recording()}, clock=lambda: utcnow() + timedelta(seconds=ahead_seconds))
     answers.put(("ready", os.getpid()))
     go.wait(180)
