@@ -47,6 +47,7 @@ class Settings:
     telegram_per_second: float = 29.5  # messages a second the bot sends in all (Telegram allows 30; more with paid broadcasts)
     web_host: str = "127.0.0.1"
     web_port: int = 8080
+    web_reuse_port: str = "off"  # on: several `onewindow run` on one machine share WEB_PORT (Linux SO_REUSEPORT)
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_whatsapp_from: str = ""
@@ -92,6 +93,10 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{Path(self.data_dir) / 'onewindow.sqlite3'}"
+
+    @property
+    def reuse_port(self) -> bool:
+        return self.web_reuse_port.strip().lower() in ("on", "true", "yes", "1")
 
     @property
     def models(self) -> Path:

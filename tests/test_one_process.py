@@ -84,3 +84,28 @@ async def test_a_second_bot_polling_one_telegram_token_is_named_in_the_log(teleg
     finally:
         stop.set()
         await asyncio.wait_for(asyncio.gather(*bots), 20)
+
+
+def test_with_web_reuse_port_several_processes_may_listen_on_one_port():
+    """WEB_REUSE_PORT=on: a second listener on the same port binds too (the
+    kernel shares the connections); without it the second is refused."""
+    import socket
+
+    from bot.commands.run import _listeners
+    from bot.settings import Settings
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    shared = Settings(web_host="127.0.0.1", web_port=port, web_reuse_port="on")
+    first, second = _listeners(shared)[0], _listeners(shared)[0]
+    try:
+        first.listen()
+        second.listen()
+        assert first.getsockname() == second.getsockname() == ("127.0.0.1", port)
+        assert _listeners(Settings(web_host="127.0.0.1", web_port=port)) is None  # uvicorn binds alone
+        with socket.socket() as alone, pytest.raises(OSError):
+            alone.bind(("127.0.0.1", port))  # what a process without the option meets
+    finally:
+        first.close()
+        second.close()

@@ -8,6 +8,7 @@ import asyncio
 import gc
 import logging
 import signal
+import socket
 import sys
 from dataclasses import dataclass
 
@@ -93,7 +94,7 @@ async def _serve(settings: Settings, *, web: bool, stop: asyncio.Event | None) -
     server = None
     if web or webhook or whatsapp:  # WhatsApp only ever arrives by webhook
         server = _web_server(settings, bot, telegram.inbox if webhook else None, whatsapp)
-    serving = asyncio.create_task(server.serve(), name="web") if server else None
+    serving = asyncio.create_task(server.serve(sockets=_listeners(settings)), name="web") if server else None
     try:
         await stop.wait()
     finally:
@@ -205,6 +206,21 @@ def _web_server(settings: Settings, bot, telegram_inbox, whatsapp):
     server.install_signal_handlers = lambda: None  # the runner owns the signals
     log.info("web server on http://%s:%s", settings.web_host, settings.web_port)
     return server
+
+
+def _listeners(settings: Settings) -> list[socket.socket] | None:
+    """With ``WEB_REUSE_PORT=on``, a listening socket that other processes
+    on this machine may bind too (SO_REUSEPORT): the kernel spreads the
+    connections among them, with no proxy in front. None: uvicorn binds
+    ``WEB_HOST:WEB_PORT`` itself, alone."""
+    if not settings.reuse_port:
+        return None
+    family = socket.AF_INET6 if ":" in settings.web_host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    listener.bind((settings.web_host, settings.web_port))
+    return [listener]
 
 
 def _stop_on_signals() -> asyncio.Event:
