@@ -6,6 +6,8 @@ committed to the store's inbox (:mod:`storage.inbox`), and only then is
 Telegram told; the engine handles it right after, from an in-process queue,
 and the inbox row goes once the engine has the message. What a crash leaves
 in the inbox is handled on the next start (:meth:`TelegramInbox.start`).
+Webhooks that arrive together are committed together (group commit: one
+transaction and one flush to disk), each answered once its update is in.
 Handling an update twice is harmless: the engine keys every message by the
 update id, so a redelivery, a re-run after a crash or a second process
 starting does nothing twice.
@@ -76,6 +78,8 @@ class TelegramInbox:
         self._workers: list[asyncio.Task] = []
         self._handling: set[asyncio.Future] = set()
         self._closed = False
+        self._waiting: list[tuple[list[tuple[str, str]], asyncio.Future]] = []  # updates for the next commit
+        self._committing: asyncio.Future | None = None
 
     # -- the life of the inbox ------------------------------------------------
 
@@ -181,7 +185,7 @@ class TelegramInbox:
         if not mine:
             return  # nothing for us in them (a member joined a group...): nothing to store
         payloads = [(str(update.update_id), json.dumps(data)) for data, update, _ in mine]
-        ids = await asyncio.to_thread(self._store, payloads)
+        ids = await self._store_together(payloads)
         for item_id, (_data, update, incoming) in zip(ids, mine):
             if item_id is not None:  # None: the same update is already waiting
                 await self._enqueue(_Item(item_id, update, incoming))
@@ -225,6 +229,35 @@ class TelegramInbox:
                 inbox.done(conn, item.item_id)
 
     # -- the store --------------------------------------------------------------
+
+    async def _store_together(self, payloads: list[tuple[str, str]]) -> list[int | None]:
+        """Store ``payloads`` and return when they are committed. Webhooks
+        that arrive while a commit is under way are stored together in the
+        next one (group commit): one transaction and one flush to disk for
+        many updates, and still no update acknowledged before it is stored.
+        If that commit fails, every update in it fails (Telegram sends them
+        again)."""
+        done = asyncio.get_running_loop().create_future()
+        self._waiting.append((payloads, done))
+        if self._committing is None or self._committing.done():
+            self._committing = asyncio.ensure_future(self._commit_waiting())
+        return await done
+
+    async def _commit_waiting(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                ids = await asyncio.to_thread(self._store, [p for payloads, _ in batch for p in payloads])
+            except Exception as error:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(error)
+                continue
+            at = 0
+            for payloads, done in batch:
+                if not done.done():
+                    done.set_result(ids[at:at + len(payloads)])
+                at += len(payloads)
 
     def _store(self, payloads: list[tuple[str, str]]) -> list[int | None]:
         with self.database.begin() as conn:

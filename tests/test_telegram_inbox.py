@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -246,3 +247,41 @@ async def test_long_polling_moves_the_offset_only_past_stored_updates(telegram_e
         await polling
         assert refused, "the store was never asked"
         assert [m.external_id for m in bot.rows(Message, direction="in")] == [json.loads(refused[0][0][1])["update_id"].__str__()]
+
+
+async def test_webhooks_arriving_together_are_stored_together(bot):
+    """Group commit: updates that come while a commit is under way share the
+    next one; each webhook still answers only once its update is stored."""
+    await bot.inbox.start()
+    store, commits = bot.inbox._store, []
+
+    def slow_commit(payloads):
+        commits.append(len(payloads))
+        time.sleep(0.05)  # a flush to disk takes a moment; meanwhile more arrive
+        return store(payloads)
+
+    bot.inbox._store = slow_commit
+    answers = await asyncio.gather(*(bot.post(hello(900 + n, 8600 + n)) for n in range(20)))
+    assert {a.status_code for a in answers} == {200}
+    assert sum(commits) == 20 and len(commits) <= 3  # not twenty commits
+    await bot.until(lambda: bot.rows(InboxItem) == [])
+    assert sorted(int(m.external_id) for m in bot.rows(Message, direction="in")) == list(range(900, 920))
+
+
+async def test_a_failed_group_commit_fails_every_update_in_it_and_stores_none(bot):
+    await bot.inbox.start()
+    store, broken = bot.inbox._store, [True]
+
+    def commit(payloads):
+        if broken[0]:
+            time.sleep(0.02)
+            raise ConnectionError("the store is away")
+        return store(payloads)
+
+    bot.inbox._store = commit
+    results = await asyncio.gather(*(bot.inbox.receive(hello(950 + n, 8700 + n)) for n in range(6)), return_exceptions=True)
+    assert all(isinstance(r, ConnectionError) for r in results)  # no 200 for any: Telegram sends them again
+    assert bot.rows(InboxItem) == [] and bot.rows(Message) == []
+    broken[0] = False
+    await asyncio.gather(*(bot.inbox.receive(hello(950 + n, 8700 + n)) for n in range(6)))
+    await bot.until(lambda: len(bot.rows(Message, direction="in")) == 6)
