@@ -35,7 +35,6 @@ import statistics
 import sys
 import tempfile
 import time
-from functools import partial
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,31 +135,26 @@ def seed_citizens(database_url: str, count: int) -> list[int]:
 
 
 class MessagePath:
-    """What ``onewindow run`` does with one webhook update, without the HTTP."""
+    """What ``onewindow run`` does with one webhook update, without the HTTP:
+    the Telegram inbox's own store and handling, called in turn."""
 
     def __init__(self, database_url: str):
         from bot.catalog import Catalog
         from bot.engine import Engine
         from bot.wiring import open_store
+        from handlers.telegram_inbox import TelegramInbox
 
         self.database = open_store(database_url)
-        self.engine = Engine(self.database, Catalog.from_store(self.database))
         self.bot = offline_bot()
+        self.inbox = TelegramInbox(self.bot, Engine(self.database, Catalog.from_store(self.database)), self.database)
 
     def take(self, raw: str):
-        from handlers.telegram import CHANNEL
+        from handlers.telegram_inbox import _Item
         from handlers.telegram_updates import read_update
-        from storage import inbox
 
-        data = json.loads(raw)
-        update, incoming = read_update(data, self.bot)
-        with self.database.begin() as conn:  # stored before Telegram hears back (handlers.telegram_inbox)
-            (item_id,) = inbox.store(conn, CHANNEL, [(str(update.update_id), raw)])
-        handled = self.engine.handle(incoming, also=partial(inbox.done, item_id=item_id))
-        if not handled.also_done:  # a staff command, a duplicate: on its own
-            with self.database.begin() as conn:
-                inbox.done(conn, item_id)
-        return incoming, handled
+        update, incoming = read_update(json.loads(raw), self.bot)
+        (item_id,) = self.inbox._store([(str(update.update_id), raw)])  # stored before Telegram hears back
+        return incoming, self.inbox._handle_now(_Item(item_id, update, incoming))
 
 
 def run_share(database_url: str, chat_ids: list[int], n: int, seed: int, go=None, results=None):

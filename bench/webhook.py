@@ -127,12 +127,12 @@ async def hammer(url: str, posts: list[tuple[dict, str]], concurrency: int) -> t
 
 def stored_once(database_url: str, posts: list[tuple[dict, str]]) -> tuple[int, int, int]:
     """(distinct messages posted, rows stored for them, messages stored more than once)."""
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
-    from storage.db import normalize_url
+    from storage.db import make_engine
 
     sids = {form["MessageSid"] for form, _ in posts}
-    database = create_engine(normalize_url(database_url))
+    database = make_engine(database_url)
     with database.connect() as connection:
         rows = connection.execute(text(
             "SELECT external_id, COUNT(*) FROM message WHERE direction = 'in' AND channel = 'whatsapp' GROUP BY external_id")).all()
@@ -145,11 +145,11 @@ def forget_waiting_replies(database_url: str) -> None:
     """A reused PostgreSQL store still holds the replies an earlier run had
     no time to send (WhatsApp's rate is far below the posting rate): they are
     marked failed, so that "replies sent" counts this run's."""
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
-    from storage.db import normalize_url
+    from storage.db import make_engine
 
-    database = create_engine(normalize_url(database_url))
+    database = make_engine(database_url)
     with database.begin() as connection:
         connection.execute(text("UPDATE message SET status = 'failed', error = 'left by an earlier benchmark run', next_attempt_at = NULL "
                                 "WHERE direction = 'out' AND status IN ('queued', 'retry', 'sending')"))

@@ -31,7 +31,7 @@ import warnings
 import zlib
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from telegram import Update
 from telegram.error import RetryAfter, TelegramError
@@ -43,6 +43,9 @@ from handlers.telegram import CHANNEL, retry_after_seconds
 from handlers.telegram_updates import BadUpdate, read_update
 from storage import inbox
 from storage import message_path as path
+
+if TYPE_CHECKING:
+    from bot.engine import Handled
 
 log = logging.getLogger(__name__)
 POLL_TIMEOUT = 10  # seconds a getUpdates call waits for news (Telegram's long poll)
@@ -216,17 +219,18 @@ class TelegramInbox:
         except Exception:
             log_failure(log, "could not handle Telegram update %s; it stays stored and is tried on the next start", item.update.update_id)
 
-    def _handle_now(self, item: _Item) -> None:
+    def _handle_now(self, item: _Item) -> Handled:
         # The raw update goes in the transaction that stores the message:
         # one commit fewer, and never one without the other.
         handled = self.engine.handle(item.incoming, also=partial(inbox.done, item_id=item.item_id))
         if handled.also_done:
-            return
+            return handled
         with self.database.begin() as conn:
             if handled.failed and not path.inbound_exists(conn, CHANNEL, item.incoming.external_id):
                 inbox.failed(conn, item.item_id, "the engine could not store the message")
             else:
                 inbox.done(conn, item.item_id)
+        return handled
 
     # -- the store --------------------------------------------------------------
 

@@ -45,7 +45,8 @@ def link_at_intake(session: Session, request_id: int, rules: Rules) -> Request |
         Request.category_id == request.category_id, Request.status.in_(lifecycle.OPEN), Request.created_at >= since,
     ).order_by(Request.id.desc()).limit(CANDIDATES)).all()
     mine = report(request)
-    matches = [c for c in candidates if same_case(mine, report(c), rules) == NEIGHBOURS and not kept_apart(mine, report(c), rules)]
+    matches = [c for c, theirs in ((c, report(c)) for c in candidates)
+               if same_case(mine, theirs, rules) == NEIGHBOURS and not kept_apart(mine, theirs, rules)]
     if not matches:
         return None
     best_row = max(matches, key=lambda c: (likeness(request.text, c.text), -c.id))
