@@ -3,10 +3,12 @@ and an engine with a recording outbox."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -27,6 +29,44 @@ def pytest_terminal_summary(terminalreporter):
     if fuzz is not None and (line := fuzz.summary()):
         terminalreporter.write_line(line)
 
+
+
+# `make mutate` (mutmut) runs each mutant's tests in a process forked from one that
+# collected the suite once. Whatever that process prepares, every mutant inherits.
+UNDER_MUTMUT = "MUTANT_UNDER_TEST" in os.environ
+_WARM_TEMPLATE: Path | None = None
+
+
+def pytest_collection_finish(session):
+    """Under mutmut, fit the classifier and migrate a template store once, where
+    the collecting process can hand them to every mutant's run: otherwise each
+    of some thousands of mutants pays about three seconds for them."""
+    global _WARM_TEMPLATE
+    if not UNDER_MUTMUT or _WARM_TEMPLATE is not None:
+        return
+    from bot.catalog import Catalog
+    from bot.wiring import open_store
+
+    path = Path.cwd() / ".warm" / f"store-{os.getpid()}.sqlite3"
+    path.parent.mkdir(exist_ok=True)
+    path.unlink(missing_ok=True)
+    database = open_store(f"sqlite:///{path}")
+    Catalog.from_store(database)  # fitted here, kept in this process for its forks
+    database.dispose()
+    _WARM_TEMPLATE = path
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under mutmut, a mutant's tests run fastest first, so one that is killed
+    is usually killed in a fraction of a second (mutmut stops at the first failure)."""
+    mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+    if not UNDER_MUTMUT or "__mutmut_" not in mutant:
+        return
+    try:
+        durations = json.loads(Path("mutmut-stats.json").read_text())["duration_by_test"]
+    except (OSError, ValueError, KeyError):
+        return
+    items.sort(key=lambda item: durations.get(item.nodeid, 0.0))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -89,6 +129,8 @@ def migrated_sqlite(tmp_path_factory):
     test gets a copy of the file, the same bytes a first start would write."""
     from bot.wiring import open_store
 
+    if _WARM_TEMPLATE is not None:
+        return _WARM_TEMPLATE
     path = tmp_path_factory.mktemp("template") / "store.sqlite3"
     open_store(f"sqlite:///{path}").dispose()
     return path

@@ -149,7 +149,9 @@ def _bazaar_list(desk: Desk) -> None:
 
 
 def _bazaar_remove(desk: Desk, word: str) -> None:
-    number = word.lstrip("#")
+    number = word.strip().lstrip("#")
+    if not number:
+        raise Refusal(desk.t("staff_bazaar_usage"))
     row = desk.session.get(BazaarDay, int(number)) if number.isdigit() else None
     if row is None or not row.active:
         raise Refusal(desk.t("staff_bazaar_not_found", id=number))

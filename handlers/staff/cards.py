@@ -125,9 +125,20 @@ def _candidate(request: Request) -> Candidate:
 
 
 def messages(desk, request: Request, limit: int = 20) -> list[str]:
-    statement = select(Message).where(Message.request_id == request.id).order_by(Message.id.desc()).limit(limit)
+    """The conversation with the citizen about this request; what staff were
+    told about it (assignments, answers passed on) is in the history instead."""
+    statement = (select(Message).where(Message.request_id == request.id, Message.citizen_id == request.citizen_id)
+                 .order_by(Message.id.desc()).limit(limit))
     rows = list(desk.session.exec(statement))[::-1]
-    return [f"{m.created_at:%d.%m %H:%M} {'→' if m.direction == 'out' else '←'} {m.text[:300]}" for m in rows]
+    return [f"{m.created_at:%d.%m %H:%M} {'→' if m.direction == 'out' else '←'} {_said(m)}" for m in rows]
+
+
+def _said(message: Message) -> str:
+    """The words, or what was done instead: a pressed button, a shared place, a file."""
+    if message.text:
+        return message.text[:300]
+    done = (message.payload or {}).get("event", {}).get("type") if isinstance((message.payload or {}).get("event"), dict) else None
+    return f"[{done}]" if done else "[…]"
 
 
 def history(desk, request: Request) -> list[str]:

@@ -47,6 +47,8 @@ def examples(desk: Desk) -> None:
     conn = desk.session.connection()
     if action == "remove":
         number = rest.strip().lstrip("#")
+        if not number:
+            raise Refusal(desk.t("staff_usage", usage="/examples remove ID"))
         if not number.isdecimal() or not learning.remove(conn, int(number), desk.me.id):
             raise Refusal(desk.t("staff_no_example", id=rest.strip()))
         desk.catalog.learn(conn)

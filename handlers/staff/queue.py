@@ -122,7 +122,10 @@ def _searchable(desk: Desk, request: Request) -> set[str]:
 
 def stats(desk: Desk) -> None:
     """Volume, response and resolution times, satisfaction: ``/stats [days]``."""
-    days = int(desk.args.strip()) if desk.args.strip().isdigit() else 30
+    asked = desk.args.strip()
+    if asked and (not asked.isdecimal() or int(asked) < 1):
+        raise Refusal(desk.t("staff_usage", usage="/stats [days]"))
+    days = int(asked) if asked else 30
     since = utcnow() - timedelta(days=days)
     statement = select(Request).where(Request.created_at >= since)
     if not desk.at_least("admin") and desk.me.department_id:
@@ -163,7 +166,7 @@ def _count(values) -> dict[str, int]:
     counts: dict[str, int] = {}
     for value in values:
         counts[value] = counts.get(value, 0) + 1
-    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], str(kv[0]))))  # the same order on every store
 
 
 def _format(counts: dict[str, int]) -> str:

@@ -37,9 +37,10 @@ def take(desk: Desk) -> None:
     request, _ = _split(desk, "/take CODE", need_text=False)
     _open(desk, request)
     desk.may_change(request)
-    request.assignee_id = desk.me.id
-    request.department_id = request.department_id or desk.me.department_id
-    casework.record(desk.session, request, desk.actor, "assign", desk.me.name)
+    if request.assignee_id != desk.me.id:  # taking one's own request again changes nothing
+        request.assignee_id = desk.me.id
+        request.department_id = request.department_id or desk.me.department_id
+        casework.record(desk.session, request, desk.actor, "assign", desk.me.name)
     if request.status in ("new", "reopened"):
         desk.move(request, "in_progress")
     desk.say(desk.t("staff_taken", code=request.code))

@@ -26,9 +26,13 @@ def _address(word: str) -> str:
     return f"telegram:{word}" if word.isdigit() else word
 
 
-def _role_and_department(desk: Desk, words: list[str]) -> tuple[str, str | None, list[str]]:
+ADD_USAGE = "/staff add ADDRESS caseworker|supervisor|admin [DEPARTMENT] [NAME] [--update]"
+INVITE_USAGE = "/staff invite caseworker|supervisor|admin [DEPARTMENT]"
+
+
+def _role_and_department(desk: Desk, words: list[str], usage: str = ADD_USAGE) -> tuple[str, str | None, list[str]]:
     if not words or words[0] not in ROLES:
-        raise Refusal(desk.t("staff_usage", usage="/staff add ADDRESS caseworker|supervisor|admin [DEPARTMENT] [NAME]"))
+        raise Refusal(desk.t("staff_usage", usage=usage))
     role, rest = words[0], words[1:]
     department = desk.department(rest[0]) if rest else None
     if department is not None:
@@ -52,7 +56,7 @@ def _add(desk: Desk, words: list[str]) -> None:
     update = UPDATE_FLAG in words
     words = [w for w in words if w != UPDATE_FLAG]
     if not words:
-        raise Refusal(desk.t("staff_usage", usage="/staff add ADDRESS ROLE [DEPARTMENT] [NAME] [--update]"))
+        raise Refusal(desk.t("staff_usage", usage=ADD_USAGE))
     address = _address(words[0])
     role, department_id, name_words = _role_and_department(desk, words[1:])
     name = " ".join(name_words) or None
@@ -65,6 +69,8 @@ def _add(desk: Desk, words: list[str]) -> None:
     if changes is None:
         desk.tell_staff(person, desk.t("staff_welcome", role=role))
         desk.say(desk.t("staff_added", name=person.name, role=role, department=department_id or "—"))
+    elif not changes:
+        desk.say(desk.t("staff_unchanged", name=person.name, role=person.role, department=person.department_id or "—"))
     else:
         desk.say(desk.t("staff_updated", name=person.name, changes=describe(changes) or "—"))
 
@@ -108,13 +114,16 @@ def describe(changes: list[tuple[str, object, object]]) -> str:
 
 
 def _list(desk: Desk, words: list[str]) -> None:
-    people = desk.session.exec(select(Caseworker).where(Caseworker.active).order_by(Caseworker.department_id, Caseworker.name))
+    people = desk.session.exec(select(Caseworker).where(Caseworker.active)
+                               .order_by(Caseworker.department_id.is_not(None), Caseworker.department_id, Caseworker.name))
     lines = [f"#{p.id} {p.name} · {p.role} · {p.department_id or '—'}" + (f" · {p.address}" if desk.at_least("admin") else "") for p in people]
     desk.say("\n".join([desk.t("staff_list_title")] + lines))
 
 
 def _remove(desk: Desk, words: list[str]) -> None:
-    person = desk.person(words[0]) if words else None
+    if not words:
+        raise Refusal(desk.t("staff_usage", usage="/staff remove NAME|#ID"))
+    person = desk.person(words[0])
     if person is None:
         raise Refusal(desk.t("staff_no_such_assignee", name=" ".join(words)))
     person.active = False
@@ -123,7 +132,9 @@ def _remove(desk: Desk, words: list[str]) -> None:
 
 
 def _invite(desk: Desk, words: list[str]) -> None:
-    role, department_id, _ = _role_and_department(desk, words)
+    role, department_id, rest = _role_and_department(desk, words, INVITE_USAGE)
+    if rest:
+        raise Refusal(desk.t("staff_no_such_assignee", name=" ".join(rest)))
     invite = StaffInvite(
         code=secrets.token_hex(4).upper(), role=role, department_id=department_id,
         created_by=desk.me.id, expires_at=utcnow() + timedelta(days=INVITE_DAYS),

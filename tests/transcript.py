@@ -1,0 +1,120 @@
+"""Transcripts: a scripted conversation with the bot, kept word for word.
+
+A transcript file holds lines a person typed (``karim> /take {A}``) or
+buttons they pressed (``ana> [Yes]``) and,
+under each, what the bot answered and whom else it told (indented). The
+test replays the typed lines and compares the whole answer with the file:
+any change in what the bot says, to whom, or in what it did that a later
+``/show`` reveals, fails with a diff. ``UPDATE_TRANSCRIPTS=1`` rewrites the
+files from what the bot says now; read the diff before committing it.
+
+Only what cannot repeat is replaced before comparing: request codes by the
+names the script gives them (``{A}``), codes the bot makes up by names it
+gives them in order (``{I1}``), dates near today by ``<today>``, ``<today+4>``..., and a clock
+time of the run by ``<now>``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tests.conversation import Chat, _take_from_outbox
+
+FOLDER = Path(__file__).with_name("transcripts")
+UPDATE = os.environ.get("UPDATE_TRANSCRIPTS") == "1"
+_TYPED = re.compile(r"^(?P<who>[a-z]+)> ?(?P<text>.*)$")
+# Codes the bot makes up as it goes: each new one gets a name (I1, I2, ...)
+# the rest of the script can type, as a person would copy it.
+GENERATED = {"I": re.compile(r"(?<=Invite code )[0-9A-F]{8}|(?<=/join )[0-9A-F]{8}")}
+# Dates that hang on the weekday the test runs (the next Sunday's bazaar).
+WEEKDAY_BOUND = re.compile(r"(?<=The next one: )\S+")
+
+
+class Transcript:
+    """The people of one script, and what each typed line brought back."""
+
+    def __init__(self, engine, people: dict[str, Chat], codes: dict[str, str], started: datetime):
+        self.engine, self.people, self.codes, self.started = engine, people, codes, started
+
+    def play(self, script: str) -> str:
+        out: list[str] = []
+        for line in script.splitlines():
+            typed = _TYPED.match(line)
+            if not typed:  # a comment
+                out.append(line)
+                continue
+            who, text = typed["who"], typed["text"]
+            out.append(line)
+            chat = self.people[who]
+            if text.startswith("[") and text.endswith("]"):  # a button of the latest menu, pressed
+                try:
+                    chat.press(self._fill(text[1:-1]))
+                except StopIteration:
+                    out.append(f"  (no button {text} on the latest menu)")
+                    continue
+            else:
+                chat.send(self._fill(text))
+            for reply in chat.replies:
+                out.extend(self._shown(reply.text, reply.choices))
+            for name, other in self.people.items():
+                if other is chat:
+                    continue
+                for pushed in _take_from_outbox(self.engine.database, other.address):
+                    out.extend(self._shown(pushed.text, pushed.choices, to=name))
+        return "\n".join(out).rstrip("\n") + "\n"
+
+    def _fill(self, text: str) -> str:
+        for name, code in self.codes.items():  # {a}: the code as a person types it, in lower case
+            text = text.replace("{" + name + "}", code).replace("{" + name.lower() + "}", code.lower())
+        return text
+
+    def _shown(self, text: str, choices, to: str | None = None) -> list[str]:
+        text = self._anonymous(text)
+        lead = f"  → {to}: " if to else "  "
+        lines = [lead + line if i == 0 else "  " + (" " * (len(lead) - 2)) + line for i, line in enumerate(text.splitlines() or [""])]
+        if choices:
+            lines.append("  " + (" " * (len(lead) - 2)) + "[" + "] [".join(self._anonymous(c.label) for c in choices) + "]")
+        return [line.rstrip() for line in lines]
+
+    def _anonymous(self, text: str) -> str:
+        for prefix, pattern in GENERATED.items():
+            for made in pattern.findall(text):
+                if made not in self.codes.values():
+                    self.codes[f"{prefix}{sum(n.startswith(prefix) for n in self.codes) + 1}"] = made
+        for name, code in self.codes.items():
+            text = text.replace(code, "{" + name + "}").replace(code.lower(), "{" + name.lower() + "}")
+        text = WEEKDAY_BOUND.sub("<date>", text)
+        now = datetime.now(UTC)
+        for minutes in range(self.started_minutes_ago(now) + 1):  # a clock time of this run
+            text = re.sub(rf"\b{(now - timedelta(minutes=minutes)):%H:%M}\b", "<now>", text)
+        for days in range(-7, 15):
+            day, word = (now + timedelta(days=days)).date(), f"<today{days:+d}>" if days else "<today>"
+            for shown in (day.isoformat(), f"{day:%d.%m.%Y}", f"{day:%d.%m}"):
+                text = re.sub(rf"(?<![\d.]){re.escape(shown)}(?![\d])", word, text)
+        return text
+
+    def started_minutes_ago(self, now: datetime) -> int:
+        return int((now - self.started).total_seconds() // 60) + 1
+
+
+def check(name: str, played: str) -> None:
+    """The played transcript equals the file (or becomes it, when updating)."""
+    path = FOLDER / name
+    if UPDATE or not path.exists():
+        path.write_text(played, "utf-8")
+        if not UPDATE:
+            raise AssertionError(f"{path.name} did not exist; it was written from this run: read it, then run again")
+        return
+    expected = path.read_text("utf-8")
+    if played != expected:
+        diff = "".join(difflib.unified_diff(expected.splitlines(True), played.splitlines(True), "expected", "said now"))
+        raise AssertionError(f"the bot no longer says what {path.name} says:\n{diff}")
+
+
+def script_of(name: str) -> str:
+    """The typed lines and comments of a transcript, its answers left out."""
+    return "\n".join(line for line in (FOLDER / name).read_text("utf-8").splitlines() if _TYPED.match(line) or line.startswith("#"))
