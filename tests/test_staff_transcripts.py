@@ -6,7 +6,8 @@ Each script starts from the same morning: a team (Karim and Lola, caseworkers
 of utilities; Dilya, caseworker of health; Sara, supervisor of utilities; Root,
 an admin), Ana who writes in English and Olim who writes in Russian, and three
 requests: {A} Ana's power cut, {B} Ana's clinic with no doctor (health), {C}
-Olim's broken water pipe."""
+Olim's broken water pipe. Pablo (his phone in Spanish) and Nadia have never
+written before."""
 
 from __future__ import annotations
 
@@ -39,6 +40,8 @@ def morning(engine, database):
              "B": file_request(ana, "The village clinic has no doctor and no medicines"),
              "C": file_request(olim, "Прорвало водопроводную трубу на нашей улице, вода течёт третий день")}
     people = {"ana": ana, "olim": olim} | {who: Chat(engine, who) for who, *_ in TEAM}
+    # Two who never wrote before: one whose phone is set to Spanish, one who gives no hint.
+    people |= {"pablo": Chat(engine, "pablo", language_hint="es"), "nadia": Chat(engine, "nadia")}
     for chat in people.values():
         _take_from_outbox(database, chat.address)  # the morning's messages are not the script's
     return Transcript(engine, people, codes, started)

@@ -63,8 +63,11 @@ class Transcript:
             for name, other in self.people.items():
                 if other is chat:
                     continue
-                for pushed in _take_from_outbox(self.engine.database, other.address):
-                    out.extend(self._shown(pushed.text, pushed.choices, to=name))
+                pushed = _take_from_outbox(self.engine.database, other.address)
+                for message in pushed:
+                    out.extend(self._shown(message.text, message.choices, to=name))
+                if pushed:  # what reached them is what their next button press answers
+                    other.replies = pushed
         return "\n".join(out).rstrip("\n") + "\n"
 
     def _fill(self, text: str) -> str:
