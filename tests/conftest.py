@@ -56,6 +56,9 @@ def pytest_collection_finish(session):
     Catalog.from_store(database)  # fitted here, kept in this process for its forks
     database.dispose()
     _WARM_TEMPLATE = path
+    for module in [m for name, m in sys.modules.items() if name.startswith("tests.test_")]:
+        if hasattr(module, "warm_for_mutants"):  # a test module's own start, done once here
+            module.warm_for_mutants(path)
     gc.freeze()  # what is here now lives as long as the process: collections need not scan it
 
 

@@ -11,7 +11,10 @@ written before."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -20,15 +23,15 @@ from storage.db import session_scope
 from tests.conversation import Chat, _take_from_outbox
 from tests.test_conversations import onboard
 from tests.test_staff import file_request
-from tests.transcript import FOLDER, Transcript, check, script_of
+from tests.transcript import FOLDER, Transcript, check, expected_of, script_of
 
 SCRIPTS = sorted(path.name for path in FOLDER.glob("*.txt"))
 TEAM = [("karim", "caseworker", "utilities", "Karim"), ("lola", "caseworker", "utilities", "Lola"),
         ("dilya", "caseworker", "health", "Dilya"), ("sara", "supervisor", "utilities", "Sara"), ("root", "admin", None, "Root")]
 
 
-@pytest.fixture
-def morning(engine, database):
+def _the_morning(engine, database) -> tuple[dict[str, str], datetime]:
+    """The team, Ana and Olim, and their three requests: the codes and when it began."""
     started = datetime.now(UTC)
     with session_scope(database) as session:
         for who, role, department, name in TEAM:
@@ -39,14 +42,58 @@ def morning(engine, database):
     codes = {"A": file_request(ana, "No electricity in our street for three days"),
              "B": file_request(ana, "The village clinic has no doctor and no medicines"),
              "C": file_request(olim, "Прорвало водопроводную трубу на нашей улице, вода течёт третий день")}
-    people = {"ana": ana, "olim": olim} | {who: Chat(engine, who) for who, *_ in TEAM}
+    for who in ["ana", "olim"] + [who for who, *_ in TEAM]:
+        _take_from_outbox(database, f"console:{who}")  # the morning's messages are not the script's
+    return codes, started
+
+
+# On SQLite the morning is lived once and its store copied for each script.
+_SQLITE_MORNING: dict[str, object] = {}
+
+
+def _sqlite_morning(template: Path) -> dict[str, object]:
+    if not _SQLITE_MORNING:
+        from bot.catalog import Catalog
+        from bot.engine import Engine
+        from bot.wiring import open_store
+
+        path = template.with_name(f"morning-{os.getpid()}.sqlite3")
+        shutil.copyfile(template, path)
+        database = open_store(f"sqlite:///{path}")
+        try:
+            codes, started = _the_morning(Engine(database, Catalog.from_store(database)), database)
+        finally:
+            database.dispose()
+        _SQLITE_MORNING.update(path=path, codes=codes, started=started)
+    return _SQLITE_MORNING
+
+
+def warm_for_mutants(template: Path) -> None:
+    """Called by ``tests/conftest.py`` in the process mutmut forks each mutant's run from."""
+    _sqlite_morning(template)
+
+
+@pytest.fixture
+def morning(request, database_url, tmp_path):
+    from bot.catalog import Catalog
+    from bot.engine import Engine
+    from bot.wiring import open_store
+
+    if database_url.startswith("sqlite"):
+        lived = _sqlite_morning(request.getfixturevalue("migrated_sqlite"))
+        store = tmp_path / "morning.sqlite3"
+        shutil.copyfile(lived["path"], store)
+        database_url = f"sqlite:///{store}"
+    database = open_store(database_url)
+    engine = Engine(database, Catalog.from_store(database))
+    codes, started = (dict(lived["codes"]), lived["started"]) if database_url.startswith("sqlite") else _the_morning(engine, database)
+    people = {who: Chat(engine, who) for who in ["ana", "olim"] + [who for who, *_ in TEAM]}
     # Two who never wrote before: one whose phone is set to Spanish, one who gives no hint.
     people |= {"pablo": Chat(engine, "pablo", language_hint="es"), "nadia": Chat(engine, "nadia")}
-    for chat in people.values():
-        _take_from_outbox(database, chat.address)  # the morning's messages are not the script's
-    return Transcript(engine, people, codes, started)
+    yield Transcript(engine, people, codes, started)
+    database.dispose()
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_a_scripted_day_at_the_desk_says_what_it_said(morning, name):
-    check(name, morning.play(script_of(name)))
+    check(name, morning.play(script_of(name), expected_of(name)))

@@ -160,3 +160,25 @@ async def test_forwarded_headers_as_proxies_send_them_rebuild_the_signed_url(bot
 async def test_a_delivery_report_without_its_fields_is_refused_with_the_reason(bot, fields, reason):
     response = await bot.post("/whatsapp/status", bot.twilio.webhook("status_delivered", **fields))
     assert (response.status_code, response.text) == (400, reason)
+
+
+@pytest.mark.parametrize("headers, expected", [
+    # No proxy: the address the request came to.
+    ({"host": "bot.example.org:8080"}, "http://bot.example.org:8080"),
+    # One proxy: its scheme, host and path prefix (a trailing slash is not doubled).
+    ({"host": "10.0.0.5:8080", "x-forwarded-proto": "https", "x-forwarded-host": "bot.example.org",
+      "x-forwarded-prefix": "/onewindow/"}, "https://bot.example.org/onewindow"),
+    # A chain of proxies lists the first (the one Twilio reached) first; spaces around commas are not part of it.
+    ({"host": "10.0.0.5", "x-forwarded-proto": " https , http", "x-forwarded-host": " bot.example.org , 10.0.0.4"},
+     "https://bot.example.org"),
+    # Only the scheme forwarded: the Host header still names the server.
+    ({"host": "bot.example.org", "x-forwarded-proto": "https"}, "https://bot.example.org"),
+])
+def test_the_url_twilio_signed_is_rebuilt_from_the_proxys_headers(headers, expected):
+    from starlette.requests import Request
+
+    from handlers.whatsapp import _forwarded_base
+
+    scope = {"type": "http", "scheme": "http", "server": ("10.0.0.5", 8080), "path": "/whatsapp", "query_string": b"",
+             "headers": [(name.encode(), value.encode()) for name, value in headers.items()]}
+    assert _forwarded_base(Request(scope)) == expected
