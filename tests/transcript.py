@@ -10,8 +10,8 @@ files from what the bot says now; read the diff before committing it.
 
 Only what cannot repeat is replaced before comparing: request codes by the
 names the script gives them (``{A}``), codes the bot makes up by names it
-gives them in order (``{I1}``), dates near today by ``<today>``, ``<today+4>``..., and a clock
-time of the run by ``<now>``.
+gives them in order (``{I1}``), dates near today by ``<today>``, ``<today+4>``..., a clock
+time of the run by ``<now>``, and a request's age in the queue by ``<age>``.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ _TYPED = re.compile(r"^(?P<who>[a-z]+)> ?(?P<text>.*)$")
 GENERATED = {"I": re.compile(r"(?<=Invite code )[0-9A-F]{8}|(?<=/join )[0-9A-F]{8}")}
 # Dates that hang on the weekday the test runs (the next Sunday's bazaar).
 WEEKDAY_BOUND = re.compile(r"(?<=The next one: )\S+")
+# A request's age in a queue line ("· 0m ·"): it grows while the day is replayed.
+AGE = re.compile(r"(?<=· )\d+[mhd](?= ·)")
 
 
 class Transcript:
@@ -95,14 +97,16 @@ class Transcript:
                     self.codes[f"{prefix}{sum(n.startswith(prefix) for n in self.codes) + 1}"] = made
         for name, code in self.codes.items():
             text = text.replace(code, "{" + name + "}").replace(code.lower(), "{" + name.lower() + "}")
-        text = WEEKDAY_BOUND.sub("<date>", text)
+        text = AGE.sub("<age>", WEEKDAY_BOUND.sub("<date>", text))
         now = datetime.now(UTC)
-        for minutes in range(self.started_minutes_ago(now) + 1):  # a clock time of this run
-            text = re.sub(rf"\b{(now - timedelta(minutes=minutes)):%H:%M}\b", "<now>", text)
-        for days in range(-7, 15):
+        for days in range(-7, 15):  # dates with their year near today; 2031's visits stay as they are
             day, word = (now + timedelta(days=days)).date(), f"<today{days:+d}>" if days else "<today>"
-            for shown in (day.isoformat(), f"{day:%d.%m.%Y}", f"{day:%d.%m}"):
+            for shown in (day.isoformat(), f"{day:%d.%m.%Y}"):
                 text = re.sub(rf"(?<![\d.]){re.escape(shown)}(?![\d])", word, text)
+        for day in {self.started.date(), now.date()}:  # a message's day and time, "04.12 15:09"
+            text = re.sub(rf"(?<![\d.]){day:%d\.%m}(?= \d\d:\d\d)", "<today>", text)
+        for minutes in range(self.started_minutes_ago(now) + 1):  # the clock time of something done in this run
+            text = re.sub(rf"(?<=<today> ){(now - timedelta(minutes=minutes)):%H:%M}\b", "<now>", text)
         return text
 
     def started_minutes_ago(self, now: datetime) -> int:
