@@ -163,8 +163,9 @@ async def test_a_delivery_report_without_its_fields_is_refused_with_the_reason(b
 
 
 @pytest.mark.parametrize("headers, expected", [
-    # No proxy: the address the request came to.
+    # No proxy: the address the request came to; with no Host header at all (HTTP/1.0), the server's own.
     ({"host": "bot.example.org:8080"}, "http://bot.example.org:8080"),
+    ({}, "http://10.0.0.5:8080"),
     # One proxy: its scheme, host and path prefix (a trailing slash is not doubled).
     ({"host": "10.0.0.5:8080", "x-forwarded-proto": "https", "x-forwarded-host": "bot.example.org",
       "x-forwarded-prefix": "/onewindow/"}, "https://bot.example.org/onewindow"),
