@@ -169,6 +169,7 @@ async def test_a_delivery_report_without_its_fields_is_refused_with_the_reason(b
     # One proxy: its scheme, host and path prefix (a trailing slash is not doubled).
     ({"host": "10.0.0.5:8080", "x-forwarded-proto": "https", "x-forwarded-host": "bot.example.org",
       "x-forwarded-prefix": "/onewindow/"}, "https://bot.example.org/onewindow"),
+    ({"host": "bot.example.org", "x-forwarded-prefix": "/BOX/"}, "http://bot.example.org/BOX"),
     # A chain of proxies lists the first (the one Twilio reached) first; spaces around commas are not part of it.
     ({"host": "10.0.0.5", "x-forwarded-proto": " https , http", "x-forwarded-host": " bot.example.org , 10.0.0.4"},
      "https://bot.example.org"),
