@@ -79,14 +79,14 @@ def morning(request, database_url, tmp_path):
     from bot.engine import Engine
     from bot.wiring import open_store
 
-    if database_url.startswith("sqlite"):
-        lived = _sqlite_morning(request.getfixturevalue("migrated_sqlite"))
+    lived = _sqlite_morning(request.getfixturevalue("migrated_sqlite")) if database_url.startswith("sqlite") else None
+    if lived:
         store = tmp_path / "morning.sqlite3"
         shutil.copyfile(lived["path"], store)
         database_url = f"sqlite:///{store}"
     database = open_store(database_url)
     engine = Engine(database, Catalog.from_store(database))
-    codes, started = (dict(lived["codes"]), lived["started"]) if database_url.startswith("sqlite") else _the_morning(engine, database)
+    codes, started = (dict(lived["codes"]), lived["started"]) if lived else _the_morning(engine, database)
     people = {who: Chat(engine, who) for who in ["ana", "olim"] + [who for who, *_ in TEAM]}
     # Two who never wrote before: one whose phone is set to Spanish, one who gives no hint.
     people |= {"pablo": Chat(engine, "pablo", language_hint="es"), "nadia": Chat(engine, "nadia")}

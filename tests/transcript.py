@@ -85,9 +85,10 @@ class Transcript:
     def _shown(self, text: str, choices, to: str | None = None) -> list[str]:
         text = self._anonymous(text)
         lead = f"  → {to}: " if to else "  "
-        lines = [lead + line if i == 0 else "  " + (" " * (len(lead) - 2)) + line for i, line in enumerate(text.splitlines() or [""])]
+        indent = " " * len(lead)
+        lines = [(indent if i else lead) + line for i, line in enumerate(text.splitlines() or [""])]
         if choices:
-            lines.append("  " + (" " * (len(lead) - 2)) + "[" + "] [".join(self._anonymous(c.label) for c in choices) + "]")
+            lines.append(indent + "[" + "] [".join(self._anonymous(c.label) for c in choices) + "]")
         return [line.rstrip() for line in lines]
 
     def _anonymous(self, text: str) -> str:
@@ -116,12 +117,12 @@ class Transcript:
 def check(name: str, played: str) -> None:
     """The played transcript equals the file (or becomes it, when updating)."""
     path = FOLDER / name
-    if UPDATE or not path.exists():
+    expected = expected_of(name)
+    if expected is None:
         path.write_text(played, "utf-8")
         if not UPDATE:
             raise AssertionError(f"{path.name} did not exist; it was written from this run: read it, then run again")
         return
-    expected = path.read_text("utf-8")
     if played != expected:
         shown = expected.splitlines(True)[:played.count("\n") + 3]  # a replay stops at its first difference
         diff = "".join(difflib.unified_diff(shown, played.splitlines(True), "expected", "said now"))

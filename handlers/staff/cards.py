@@ -137,7 +137,8 @@ def _said(message: Message) -> str:
     """The words, or what was done instead: a pressed button, a shared place, a file."""
     if message.text:
         return message.text[:300]
-    done = (message.payload or {}).get("event", {}).get("type") if isinstance((message.payload or {}).get("event"), dict) else None
+    event = (message.payload or {}).get("event")
+    done = event.get("type") if isinstance(event, dict) else None
     return f"[{done}]" if done else "[…]"
 
 
