@@ -14,6 +14,7 @@ with the reason, and counted apart.
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import subprocess
 import sys
@@ -27,11 +28,22 @@ _LINE = re.compile(r"^\s*(?P<name>[\w.ǁ]+__mutmut_\d+): (?P<status>.+)$")
 _MODULE = re.compile(r"^(?P<module>.+?)\.x(?:_|ǁ)")
 
 
+# mutmut files a mutant whose test run raised (pytest refused its command line,
+# say) under exit code 255, which it reports as a timeout. That is no kill.
+NOT_RUN = 255
+
+
 def results() -> dict[str, str]:
-    """Every mutant's name and status, as mutmut reports them."""
+    """Every mutant's name and status, as mutmut reports them, except that a
+    mutant whose tests could not even start is "not run", never killed."""
     mutmut = Path(sys.executable).with_name("mutmut")
     shown = subprocess.run([str(mutmut), "results", "--all", "true"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    return {m["name"]: m["status"].strip() for line in shown.splitlines() if (m := _LINE.match(line))}
+    statuses = {m["name"]: m["status"].strip() for line in shown.splitlines() if (m := _LINE.match(line))}
+    for meta in (ROOT / "mutants").rglob("*.meta"):
+        for name, code in json.loads(meta.read_text("utf-8")).get("exit_code_by_key", {}).items():
+            if code == NOT_RUN and name in statuses:
+                statuses[name] = "not run"
+    return statuses
 
 
 def equivalent() -> dict[str, str]:
@@ -80,6 +92,10 @@ def main() -> int:
             print(f"\n{module}: {len(names)} survivors (mutmut show NAME)")
             for name in sorted(names):
                 print(f"  {name}")
+    if broken := sorted(name for name, status in statuses.items() if status == "not run"):
+        print(f"\n{len(broken)} mutants counted as not killed: their tests could not start (mutmut debug = true shows why)")
+        for name in broken[:20]:
+            print(f"  {name}")
     print(f"\ntarget: {TARGET:.0f}% killed in each module; {below} module(s) below it")
     return 0
 

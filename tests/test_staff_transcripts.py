@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -64,8 +64,34 @@ def _sqlite_morning(template: Path) -> dict[str, object]:
             codes, started = _the_morning(Engine(database, Catalog.from_store(database)), database)
         finally:
             database.dispose()
-        _SQLITE_MORNING.update(path=path, codes=codes, started=started)
+        _SQLITE_MORNING.update(path=path, codes=codes, started=started, ended=datetime.now(UTC))
     return _SQLITE_MORNING
+
+
+def _holds_a_time(column) -> bool:
+    try:
+        return getattr(column.type, "impl", column.type).python_type is datetime
+    except NotImplementedError:  # a type that does not say
+        return False
+
+
+def _brought_forward(database, by: timedelta) -> None:
+    """Move every time stored in a copy of the morning forward by `by`, so the
+    morning has just happened however long ago it was lived: a script's ages
+    and response times must not grow with the minutes a long run takes."""
+    from sqlalchemy import select, update
+    from sqlmodel import SQLModel
+
+    with database.begin() as connection:
+        for table in SQLModel.metadata.sorted_tables:
+            times = [column for column in table.columns if _holds_a_time(column)]
+            keys = list(table.primary_key.columns)
+            if not times or not keys:
+                continue
+            for row in connection.execute(select(*keys, *times)).all():
+                moved = {column.name: row[len(keys) + i] + by for i, column in enumerate(times) if row[len(keys) + i] is not None}
+                if moved:
+                    connection.execute(update(table).where(*(key == row[i] for i, key in enumerate(keys))).values(**moved))
 
 
 def warm_for_mutants(template: Path) -> None:
@@ -86,7 +112,13 @@ def morning(request, database_url, tmp_path):
         database_url = f"sqlite:///{store}"
     database = open_store(database_url)
     engine = Engine(database, Catalog.from_store(database))
-    codes, started = (dict(lived["codes"]), lived["started"]) if lived else _the_morning(engine, database)
+    if lived:
+        by = datetime.now(UTC) - lived["ended"]
+        _brought_forward(database, by)
+        started = lived["started"] + by
+        codes = dict(lived["codes"])
+    else:
+        codes, started = _the_morning(engine, database)
     people = {who: Chat(engine, who) for who in ["ana", "olim"] + [who for who, *_ in TEAM]}
     # Two who never wrote before: one whose phone is set to Spanish, one who gives no hint.
     people |= {"pablo": Chat(engine, "pablo", language_hint="es"), "nadia": Chat(engine, "nadia")}
