@@ -7,6 +7,7 @@ import gc
 import json
 import os
 import shutil
+import signal
 import sys
 import uuid
 from collections import Counter
@@ -87,6 +88,40 @@ def pytest_collection_modifyitems(config, items):
     except OSError:
         kills = Counter()
     items.sort(key=lambda item: (-kills[item.nodeid], durations.get(item.nodeid, 0.0)))
+    _USUAL_SECONDS.update(durations)
+
+
+# Under mutmut: how long each test takes on the unchanged code (mutmut's own
+# measurement), and how much longer a mutant may make it run.
+_USUAL_SECONDS: dict[str, float] = {}
+HANG_FACTOR, HANG_FLOOR = 5.0, 3.0
+
+
+class RanTooLong(Exception):
+    """A test ran far longer under a mutant than on the unchanged code."""
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """Under mutmut, a test that runs five times longer than it does on the
+    unchanged code (and at least three seconds) fails: the mutant made it
+    hang or loop. mutmut itself would stop it only at its CPU limit, minutes
+    later, and a waiting test uses no CPU at all."""
+    if _mutated_function() is None:
+        yield
+        return
+    limit = max(HANG_FLOOR, HANG_FACTOR * _USUAL_SECONDS.get(item.nodeid, HANG_FLOOR))
+
+    def expired(signum, frame):
+        raise RanTooLong(f"{item.nodeid} ran over {limit:.1f} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, limit)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def pytest_runtest_logreport(report):

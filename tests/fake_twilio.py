@@ -283,14 +283,14 @@ class FakeTwilio:
     # -- the webhook half: what Twilio posts to us --------------------------------
 
     def webhook(self, fixture: str, **fields: str) -> dict[str, str]:
-        """A saved payload with ``fields`` changed; a new MessageSid unless given."""
+        """A saved payload with ``fields`` changed (None leaves a field out); a new MessageSid unless given."""
         form = dict(parse_qsl((FIXTURES / f"{fixture}.txt").read_text("utf-8").strip(), keep_blank_values=True))
         if "MessageSid" not in fields and not fixture.startswith("status"):
             sid = new_sid(form["MessageSid"][:2])
             fields = {"MessageSid": sid, "SmsMessageSid": sid, "SmsSid": sid, **fields}
         if "From" in fields and not fixture.startswith("status"):
             fields.setdefault("WaId", fields["From"].removeprefix("whatsapp:+"))
-        return {**form, **fields}
+        return {name: value for name, value in {**form, **fields}.items() if value is not None}
 
     def signature(self, url: str, form: dict[str, str]) -> str:
         return RequestValidator(self.auth_token).compute_signature(url, form)

@@ -238,9 +238,11 @@ async def test_a_block_stops_that_contact_only(database, clock):
     queue(database, "first", "second")
     [other] = queue(database, "for someone else", address="test:2")
     [later] = queue(database, "a retry of hers")
+    [other_later] = queue(database, "a retry of someone else's", address="test:2")
     with session_scope(database) as session:
-        session.get(Message, later).status = "retry"
-        session.get(Message, later).next_attempt_at = clock.now + timedelta(hours=1)
+        for waiting in (later, other_later):  # not due: still waiting when she blocks us
+            session.get(Message, waiting).status = "retry"
+            session.get(Message, waiting).next_attempt_at = clock.now + timedelta(hours=1)
         session.add(Message(direction="in", channel="test", address="test:1", text="her words", status="processed"))
     await outbox.deliver_due()
     with session_scope(database) as session:
@@ -248,6 +250,7 @@ async def test_a_block_stops_that_contact_only(database, clock):
     assert by_text["a retry of hers"] == ("failed", "contact blocked the bot")
     assert by_text["her words"] == ("processed", None)
     assert by_text["for someone else"][0] != "failed"
+    assert by_text["a retry of someone else's"] == ("retry", None)
     with session_scope(database) as session:
         blocked = {i.address: i.blocked_at is not None for i in session.exec(select(Identity))}
     assert blocked == {"test:1": True, "test:2": False}
@@ -262,3 +265,78 @@ def test_a_late_report_of_a_temporary_failure_wakes_the_sender(database, clock):
     assert woken == []
     outbox.settle(message_id, SendResult.retry("Twilio 30001: Queue overflow"))
     assert woken == [True]
+
+
+# The running outbox: one delivery loop per channel, kept alive, woken from any thread.
+
+async def sent_within(database, message_id: int, seconds: float) -> bool:
+    import asyncio
+
+    for _ in range(int(seconds / 0.02)):
+        with session_scope(database) as session:
+            if session.get(Message, message_id).status == "sent":
+                return True
+        await asyncio.sleep(0.02)
+    return False
+
+
+def delivery_loops() -> list:
+    import asyncio
+
+    return [task for task in asyncio.all_tasks() if task.get_name() == "outbox-test" and not task.done()]
+
+
+async def test_a_delivery_loop_that_crashed_is_started_again_and_there_is_only_ever_one(database, caplog, monkeypatch):
+    import asyncio
+
+    import notifications.outbox as outbox_module
+
+    real, crashes = outbox_module.InFlight, []
+
+    def crashing_once():
+        if not crashes:
+            crashes.append(1)
+            raise RuntimeError("the loop broke")
+        return real()
+
+    monkeypatch.setattr(outbox_module, "InFlight", crashing_once)
+    caplog.set_level(logging.INFO)
+    outbox = Outbox(database, {"test": RecordingSender()})
+    running = asyncio.create_task(outbox.run(idle_seconds=0.05))
+    [message_id] = queue(database, "after the crash")
+    assert await sent_within(database, message_id, 5)
+    [logged] = [text for _, text in outbox_records(caplog, logging.ERROR) if "delivery loop stopped" in text]
+    assert logged.startswith("the test delivery loop stopped; starting it again: RuntimeError")
+    for _ in range(5):  # supervision goes round every idle time: still one loop
+        await asyncio.sleep(0.06)
+        assert len(delivery_loops()) == 1
+    assert outbox.alive_at is not None
+    outbox.stop()
+    await asyncio.wait_for(running, 5)
+    assert delivery_loops() == []
+
+
+async def test_a_message_queued_without_a_word_is_found_within_the_idle_time(database):
+    import asyncio
+
+    outbox = Outbox(database, {"test": RecordingSender()})
+    running = asyncio.create_task(outbox.run(idle_seconds=0.05))
+    await asyncio.sleep(0.1)
+    [message_id] = queue(database, "nobody said")
+    assert await sent_within(database, message_id, 3)
+    outbox.stop()
+    await asyncio.wait_for(running, 5)
+
+
+async def test_a_word_from_another_thread_wakes_an_idle_outbox_at_once(database):
+    import asyncio
+
+    outbox = Outbox(database, {"test": RecordingSender()})
+    running = asyncio.create_task(outbox.run(idle_seconds=60))
+    await asyncio.sleep(0.2)  # its first round found nothing: it idles for a minute
+    [message_id] = queue(database, "wake up")
+    await asyncio.to_thread(outbox.notify)
+    assert await sent_within(database, message_id, 3)
+    outbox.stop()
+    outbox.notify()
+    await asyncio.wait_for(running, 5)

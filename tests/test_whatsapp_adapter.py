@@ -47,6 +47,26 @@ def test_a_voice_note_is_a_voice_attachment():
     assert msg.text == "" and msg.attachments == (Attachment("voice", msg.attachments[0].ref, "audio/ogg"),)
 
 
+@pytest.mark.parametrize("content_type, kind", [
+    ("image/jpeg", "photo"),
+    ("image/png", "photo"),
+    ("audio/ogg", "voice"),                # a voice note recorded in WhatsApp
+    ("audio/ogg; codecs=opus", "voice"),
+    ("audio/opus", "voice"),
+    ("audio/mpeg", "audio"),               # a song or a recording sent as a file
+    ("audio/amr", "audio"),
+    ("video/mp4", "video"),
+    ("video/3gpp", "video"),
+    ("application/pdf", "document"),
+    ("text/vcard", "document"),
+    ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", "document"),
+    ("image/jpeg; name=\"street/1.jpg\"", "photo"),  # a slash in a parameter is not the type
+])
+def test_each_kind_of_media_whatsapp_sends_is_named_for_what_it_is(content_type, kind):
+    [attachment] = incoming("image", MediaContentType0=content_type).attachments
+    assert (attachment.kind, attachment.mime_type) == (kind, content_type)
+
+
 def test_a_shared_location_with_its_label():
     msg = incoming("location")
     assert msg.location == Location(-34.9214, -57.9544, "Plaza Moreno, La Plata, Buenos Aires", "Plaza Moreno")
@@ -98,6 +118,14 @@ def test_a_long_text_is_cut_at_sentence_or_line_boundaries_under_1600():
 def test_template_variables_are_one_line_strings():
     assert template_variables(Outgoing("whatsapp:+1", "Line one\nline  two")) == {"1": "Line one line two"}
     assert template_variables(Outgoing("whatsapp:+1", "x", template_variables={"1": "KX7-4MP", "2": 5})) == {"1": "KX7-4MP", "2": "5"}
+
+
+def test_a_template_variable_is_cut_only_past_its_limit():
+    from handlers.whatsapp_sender import MAX_VARIABLE
+
+    exactly = "a" * MAX_VARIABLE
+    assert template_variables(Outgoing("whatsapp:+1", exactly)) == {"1": exactly}
+    assert template_variables(Outgoing("whatsapp:+1", exactly + "b")) == {"1": "a" * (MAX_VARIABLE - 1) + "…"}
 
 
 @pytest.mark.parametrize("code, status, outcome", [

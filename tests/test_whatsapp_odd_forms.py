@@ -144,6 +144,8 @@ async def test_an_odd_delivery_report_is_refused_with_the_reason(bot, fields, re
     ({"ErrorCode": "-1"}, "undelivered: Twilio error"),
     ({"ErrorCode": "63024", "ErrorMessage": "bad\x00 number"}, "undelivered: Twilio 63024: bad number"),
     ({"MessageStatus": "exploded\x00"}, None),  # a status we do not know: nothing changes
+    ({"ErrorCode": "63024", "ErrorMessage": "x" * 600}, "undelivered: Twilio 63024: " + "x" * 500),  # kept to 500
+    ({"ErrorCode": None, "ErrorMessage": None}, "undelivered: Twilio error"),  # neither field sent
 ])
 async def test_odd_values_in_a_delivery_report_are_read_safely(bot, fields, error):
     await bot.post("/whatsapp", bot.twilio.webhook("text"))

@@ -7,6 +7,7 @@ citizen writes again. Twilio's errors are sorted; nothing is dropped."""
 from __future__ import annotations
 
 import json
+import logging
 from datetime import timedelta
 
 import httpx
@@ -46,11 +47,12 @@ def message(database, message_id: int) -> Message:
         return session.get(Message, message_id)
 
 
-def last_wrote(database, hours_ago: float) -> None:
+def last_wrote(database, hours_ago: float):
     with session_scope(database) as session:
         conversation = session.get(Conversation, ROSA)
-        conversation.last_inbound_at = utcnow() - timedelta(hours=hours_ago)
+        conversation.last_inbound_at = when = utcnow() - timedelta(hours=hours_ago)
         session.add(conversation)
+    return when
 
 
 async def test_inside_the_window_a_long_answer_goes_free_form_in_pieces(bot):
@@ -70,6 +72,7 @@ async def test_outside_the_window_an_answer_goes_as_the_approved_template(bot):
     assert sent.form["ContentSid"] == TEMPLATES["reply"] and "Body" not in sent.form
     assert json.loads(sent.form["ContentVariables"]) == {"1": "KX7-4MP", "2": "Su reclamo fue resuelto."}
     assert message(bot.database, message_id).status == "sent"
+    assert message(bot.database, message_id).external_id == sent.sid  # so its delivery reports find it
     assert bot.twilio.problems == []
 
 
@@ -81,13 +84,17 @@ async def test_a_message_with_no_kind_outside_the_window_is_a_reply_with_its_tex
     assert json.loads(sent.form["ContentVariables"]) == {"1": "Hola Rosa, ¿pudo conseguir el turno?"}
 
 
-async def test_with_no_template_it_is_held_with_the_reason_and_sent_when_the_citizen_writes(bot):
-    last_wrote(bot.database, hours_ago=48)
+async def test_with_no_template_it_is_held_with_the_reason_and_sent_when_the_citizen_writes(bot, caplog):
+    caplog.set_level(logging.INFO, logger="notifications")
+    wrote = last_wrote(bot.database, hours_ago=48)
     held_id = queue(bot.database, "Mañana pasa la unidad móvil por su barrio.", template="broadcast")
     assert await bot.deliver() == []
     held = message(bot.database, held_id)
     assert held.status == "held" and held.attempts == 0
-    assert "24-hour window is closed" in held.error and "'broadcast'" in held.error
+    assert held.error == (f"held: the WhatsApp 24-hour window is closed (the citizen last wrote {wrote:%Y-%m-%d %H:%M} UTC) "
+                          "and WHATSAPP_TEMPLATES has no template for 'broadcast'; it goes out when the citizen writes again")
+    assert any(f"message {held_id} " in r.getMessage() and "held until the citizen writes (24-hour window closed, no template for 'broadcast')"
+               in r.getMessage() for r in caplog.records)
     assert await bot.deliver() == []  # and it stays held, not retried in a loop
 
     await bot.post("/whatsapp", bot.twilio.webhook("text", Body="menu"))
@@ -113,7 +120,9 @@ async def test_a_citizen_who_never_wrote_on_whatsapp_is_outside_the_window(bot):
     held_id = queue(bot.database, "Mañana pasa la unidad móvil por su barrio.", template="broadcast")
     assert await bot.deliver() == []
     held = message(bot.database, held_id)
-    assert held.status == "held" and "has never written here" in held.error
+    assert held.status == "held" and held.error == (
+        "held: the WhatsApp 24-hour window is closed (the citizen has never written here) "
+        "and WHATSAPP_TEMPLATES has no template for 'broadcast'; it goes out when the citizen writes again")
 
 
 async def test_a_citizen_who_blocked_the_sender_is_not_written_to_again(bot):

@@ -155,6 +155,8 @@ async def test_forwarded_headers_as_proxies_send_them_rebuild_the_signed_url(bot
 @pytest.mark.parametrize("fields, reason", [
     ({"MessageSid": "", "SmsSid": ""}, "MessageSid and MessageStatus are required"),
     ({"MessageStatus": "", "SmsStatus": ""}, "MessageSid and MessageStatus are required"),
+    ({"MessageSid": None, "SmsSid": None}, "MessageSid and MessageStatus are required"),  # not sent at all
+    ({"MessageStatus": None, "SmsStatus": None}, "MessageSid and MessageStatus are required"),
     ({"MessageSid": "XX123", "SmsSid": "XX123"}, "MessageSid is not a Twilio message SID"),
 ])
 async def test_a_delivery_report_without_its_fields_is_refused_with_the_reason(bot, fields, reason):
