@@ -11,6 +11,7 @@ import signal
 import sys
 import uuid
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -101,27 +102,53 @@ class RanTooLong(Exception):
     """A test ran far longer under a mutant than on the unchanged code."""
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_call(item):
-    """Under mutmut, a test that runs five times longer than it does on the
-    unchanged code (and at least three seconds) fails: the mutant made it
-    hang or loop. mutmut itself would stop it only at its CPU limit, minutes
-    later, and a waiting test uses no CPU at all."""
-    if _mutated_function() is None:
-        yield
-        return
-    limit = max(HANG_FLOOR, HANG_FACTOR * _USUAL_SECONDS.get(item.nodeid, HANG_FLOOR))
+FIXTURE_SECONDS = 10.0  # setting a test up or tearing it down: never this long unless something hangs
 
+
+@contextmanager
+def _deadline(what: str, seconds: float):
     def expired(signum, frame):
-        raise RanTooLong(f"{item.nodeid} ran over {limit:.1f} s")
+        raise RanTooLong(f"{what} ran over {seconds:.1f} s")
 
     previous = signal.signal(signal.SIGALRM, expired)
-    signal.setitimer(signal.ITIMER_REAL, limit)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item):
+    if _mutated_function() is None:
+        yield
+        return
+    with _deadline(f"setting up {item.nodeid}", FIXTURE_SECONDS):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    """Under mutmut, a test that runs five times longer than it does on the
+    unchanged code (and at least three seconds) fails, and so does a set-up
+    or tear-down over ten seconds: the mutant made something hang or loop.
+    mutmut itself would stop it only at its CPU limit, minutes later, and a
+    waiting test uses no CPU at all."""
+    if _mutated_function() is None:
+        yield
+        return
+    with _deadline(item.nodeid, max(HANG_FLOOR, HANG_FACTOR * _USUAL_SECONDS.get(item.nodeid, HANG_FLOOR))):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item):
+    if _mutated_function() is None:
+        yield
+        return
+    with _deadline(f"tearing down {item.nodeid}", FIXTURE_SECONDS):
+        yield
 
 
 def pytest_runtest_logreport(report):

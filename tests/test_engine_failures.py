@@ -41,6 +41,8 @@ def test_a_known_citizen_gets_the_apology_in_her_language_and_her_message_waits_
     with session_scope(database) as session:
         olga_id = session.exec(select(Citizen.id).where(Citizen.display_name == "olga")).one()
     assert apology.address == olga.address and apology.citizen_id == olga_id and apology.text.startswith("Извините")
+    olga.send("👍")  # words that tell no language: hers is on record
+    assert olga.handled.failed and olga.text.startswith("Извините"), olga.text
 
 
 @pytest.mark.parametrize("words, hint, apology", [

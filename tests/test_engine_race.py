@@ -91,3 +91,26 @@ def test_the_callers_write_commits_with_the_message_or_not_at_all(engine, databa
     with session_scope(database) as session:  # kept for a person, with nothing of the rolled-back turn
         stored = session.exec(select(Message).where(Message.external_id == "u-2")).all()
     assert [(m.direction, m.status) for m in stored] == [("in", "needs_attention")]
+
+
+def test_a_message_without_a_channel_id_that_lost_a_race_is_tried_again_not_dropped(engine, database, monkeypatch):
+    """Only a message with the channel's id can be a redelivery. One without
+    (a channel that gives none) that lost a race is simply tried again."""
+    from sqlalchemy.exc import IntegrityError
+
+    import bot.engine
+
+    real, lost = bot.engine.path.lock_address, []
+
+    def losing_once(conn, address):
+        if not lost:
+            lost.append(address)
+            raise IntegrityError("INSERT INTO citizen ...", {}, Exception("another process created this citizen first"))
+        return real(conn, address)
+
+    monkeypatch.setattr(bot.engine.path, "lock_address", losing_once)
+    handled = engine.handle(Incoming(channel="console", address="console:nomad", text="hola", external_id=None, name="Nomad"))
+    assert lost == ["console:nomad"]
+    assert not handled.duplicate and not handled.failed and handled.replies
+    with session_scope(database) as session:
+        assert session.exec(select(Message.text).where(Message.direction == "in")).all() == ["hola"]

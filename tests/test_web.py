@@ -112,3 +112,21 @@ async def test_healthz_says_when_the_outbox_and_scheduler_are_not_running(tmp_pa
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://bot.test") as client:
         response = await client.get("/healthz")
     assert response.status_code == 503 and response.json()["outbox"] == response.json()["scheduler"] == "stalled"
+
+
+@pytest.mark.parametrize("silent_for, said", [(0, "ok"), (29.999, "ok"), (30, "stalled"), (30.5, "stalled"), (3600, "stalled")])
+async def test_healthz_calls_a_loop_stalled_after_half_a_minute_without_a_beat(tmp_path, monkeypatch, silent_for, said):
+    from datetime import timedelta
+
+    import bot.web
+    from storage.models import utcnow
+
+    now = utcnow()
+    monkeypatch.setattr(bot.web, "utcnow", lambda: now)
+    bot_ = build(Settings(database_url=f"sqlite:///{tmp_path / 'beats.sqlite3'}"))
+    bot_.outbox.alive_at = now - timedelta(seconds=silent_for)
+    bot_.scheduler.alive_at = now  # beating
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(bot_)), base_url="http://bot.test") as client:
+        response = await client.get("/healthz")
+    assert (response.json()["outbox"], response.json()["scheduler"]) == (said, "ok")
+    assert response.status_code == (200 if said == "ok" else 503)
