@@ -119,36 +119,28 @@ def _deadline(what: str, seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_setup(item):
-    if _mutated_function() is None:
-        yield
-        return
-    with _deadline(f"setting up {item.nodeid}", FIXTURE_SECONDS):
-        yield
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_call(item):
-    """Under mutmut, a test that runs five times longer than it does on the
-    unchanged code (and at least three seconds) fails, and so does a set-up
-    or tear-down over ten seconds: the mutant made something hang or loop.
+def _limited(phase: str, seconds):
+    """A hook wrapper for one phase of a test: under mutmut, the phase fails
+    once it has run `seconds(item)`; the mutant made something hang or loop.
     mutmut itself would stop it only at its CPU limit, minutes later, and a
     waiting test uses no CPU at all."""
-    if _mutated_function() is None:
-        yield
-        return
-    with _deadline(item.nodeid, max(HANG_FLOOR, HANG_FACTOR * _USUAL_SECONDS.get(item.nodeid, HANG_FLOOR))):
-        yield
+
+    @pytest.hookimpl(hookwrapper=True)
+    def limited(item):
+        if _mutated_function() is None:
+            yield
+            return
+        with _deadline(f"{phase} {item.nodeid}", seconds(item)):
+            yield
+
+    return limited
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_teardown(item):
-    if _mutated_function() is None:
-        yield
-        return
-    with _deadline(f"tearing down {item.nodeid}", FIXTURE_SECONDS):
-        yield
+# A test may take five times as long as on the unchanged code (at least three seconds);
+# setting it up or tearing it down, ten seconds.
+pytest_runtest_setup = _limited("setting up", lambda item: FIXTURE_SECONDS)
+pytest_runtest_call = _limited("running", lambda item: max(HANG_FLOOR, HANG_FACTOR * _USUAL_SECONDS.get(item.nodeid, HANG_FLOOR)))
+pytest_runtest_teardown = _limited("tearing down", lambda item: FIXTURE_SECONDS)
 
 
 def pytest_runtest_logreport(report):

@@ -5,6 +5,7 @@ trouble is logged once, with the channel's code and without personal data."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 
@@ -270,8 +271,6 @@ def test_a_late_report_of_a_temporary_failure_wakes_the_sender(database, clock):
 # The running outbox: one delivery loop per channel, kept alive, woken from any thread.
 
 async def sent_within(database, message_id: int, seconds: float) -> bool:
-    import asyncio
-
     for _ in range(int(seconds / 0.02)):
         with session_scope(database) as session:
             if session.get(Message, message_id).status == "sent":
@@ -281,14 +280,10 @@ async def sent_within(database, message_id: int, seconds: float) -> bool:
 
 
 def delivery_loops() -> list:
-    import asyncio
-
     return [task for task in asyncio.all_tasks() if task.get_name() == "outbox-test" and not task.done()]
 
 
 async def test_a_delivery_loop_that_crashed_is_started_again_and_there_is_only_ever_one(database, caplog, monkeypatch):
-    import asyncio
-
     import notifications.outbox as outbox_module
 
     real, crashes = outbox_module.InFlight, []
@@ -317,8 +312,6 @@ async def test_a_delivery_loop_that_crashed_is_started_again_and_there_is_only_e
 
 
 async def test_a_message_queued_without_a_word_is_found_within_the_idle_time(database):
-    import asyncio
-
     outbox = Outbox(database, {"test": RecordingSender()})
     running = asyncio.create_task(outbox.run(idle_seconds=0.05))
     await asyncio.sleep(0.1)
@@ -329,8 +322,6 @@ async def test_a_message_queued_without_a_word_is_found_within_the_idle_time(dat
 
 
 async def test_a_word_from_another_thread_wakes_an_idle_outbox_at_once(database):
-    import asyncio
-
     outbox = Outbox(database, {"test": RecordingSender()})
     running = asyncio.create_task(outbox.run(idle_seconds=60))
     await asyncio.sleep(0.2)  # its first round found nothing: it idles for a minute
