@@ -23,6 +23,7 @@ COMMANDS = {
     "broadcast": "bot.commands.broadcast",
     "report": "bot.commands.report",
     "import": "bot.commands.import_requests",
+    "apikey": "bot.commands.apikey",
 }
 
 

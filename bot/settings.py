@@ -48,6 +48,7 @@ class Settings:
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     web_reuse_port: str = "off"  # on: several `onewindow run` on one machine share WEB_PORT (Linux SO_REUSEPORT)
+    open311: str = "on"  # on: the Open311 GeoReport v2 API at /open311/v2/ | off
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_whatsapp_from: str = ""

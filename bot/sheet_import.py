@@ -209,7 +209,7 @@ def parse(rows: list[list[str]], catalog, region: str | None = None) -> tuple[li
     if not rows:
         raise SheetError("the file is empty")
     where = columns(rows[0])
-    places = _PlaceFinder(catalog)
+    places = PlaceFinder(catalog)
     data = rows[1:]
     while data and not any(cell.strip() for cell in data[-1]):
         data.pop()  # trailing blank lines are not rows
@@ -239,7 +239,7 @@ def parse(rows: list[list[str]], catalog, region: str | None = None) -> tuple[li
     return good, skipped
 
 
-class _PlaceFinder:
+class PlaceFinder:
     """A place as written ("CITY BELL", "Gonzalez Catan", "Бекат", "S.F.
     Solano", "Trujui - Moreno") to a catalogue id: the most specific place
     named, villages before districts."""

@@ -118,11 +118,7 @@ class StoreView:
         )
 
     def new_code(self) -> str:
-        for _ in range(20):
-            code = self._make_code()
-            if not path.code_exists(self._conn, code):
-                return code
-        raise RuntimeError("could not find a free tracking code")
+        return path.free_code(self._conn, self._make_code)
 
     def _info(self, r: Row) -> RequestInfo:
         return RequestInfo(r.code, r.category_id, r.status, r.text, r.created_at, r.updated_at, mine=r.citizen_id == self._citizen_id)

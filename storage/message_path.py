@@ -130,6 +130,15 @@ def code_exists(conn: Connection, code: str) -> bool:
     return conn.execute(_CODE_EXISTS, {"code": code}).first() is not None
 
 
+def free_code(conn: Connection, make_code) -> str:
+    """A tracking code from ``make_code`` that no request has yet."""
+    for _ in range(20):
+        code = make_code()
+        if not code_exists(conn, code):
+            return code
+    raise RuntimeError("could not find a free tracking code")
+
+
 def insert_request(conn: Connection, values: dict, actor: str) -> int:
     """Store a new request and its first event; returns the request's id."""
     now = values.setdefault("created_at", utcnow())
@@ -138,8 +147,6 @@ def insert_request(conn: Connection, values: dict, actor: str) -> int:
     request_id = conn.execute(insert(_R).returning(_R.c.id), values).scalar_one()
     conn.execute(insert(_E), {"request_id": request_id, "at": now, "actor": actor, "kind": "created", "to_status": values["status"]})
     return request_id
-
-
 
 
 def insert_named_place(conn: Connection, values: dict) -> None:

@@ -101,7 +101,7 @@ def _write(database, catalog, rows: list[SheetRow], categories: list[str], group
             duplicate = row.number in primary_of and primary_of[row.number] in ids
             status = "duplicate" if duplicate else row.status
             values = {
-                "code": _free_code(conn), "citizen_id": citizens[person], "category_id": category, "locality_id": row.locality_id,
+                "code": message_path.free_code(conn, new_code), "citizen_id": citizens[person], "category_id": category, "locality_id": row.locality_id,
                 "department_id": catalog.department_for(category, row.locality_id), "kind": "request", "text": row.text,
                 "channel": "import", "address": "", "language": row.language, "status": status, "created_at": when,
                 "updated_at": when, "import_key": row.key,
@@ -111,13 +111,6 @@ def _write(database, catalog, rows: list[SheetRow], categories: list[str], group
             ids[row.number] = message_path.insert_request(conn, values, actor=f"import:{source}")
             imported += 1
     return imported, already
-
-
-def _free_code(conn) -> str:
-    while True:
-        code = new_code()
-        if not message_path.code_exists(conn, code):
-            return code
 
 
 def _progress(done: int, total: int, *, quiet: bool) -> None:

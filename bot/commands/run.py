@@ -197,7 +197,13 @@ def _web_server(settings: Settings, bot, telegram_inbox, whatsapp):
 
     from bot.web import create_app
 
-    app = create_app(bot, telegram_inbox, settings.telegram_webhook_secret, whatsapp)
+    open311 = None
+    if settings.open311 != "off":
+        from bot.open311 import GeoReport
+        from handlers.open311 import Open311Api
+
+        open311 = Open311Api(GeoReport(bot.database, bot.engine.catalog))
+    app = create_app(bot, telegram_inbox, settings.telegram_webhook_secret, whatsapp, open311)
     config = uvicorn.Config(
         app, host=settings.web_host, port=settings.web_port, log_level="warning", lifespan="off",
         timeout_graceful_shutdown=GRACE_SECONDS,

@@ -11,7 +11,7 @@ from flows.lifecycle import FINISHED, OPEN, can_move
 from flows.messages import Choice
 from flows.masking import mask
 from storage import groups
-from storage.models import Caseworker, Citizen, Department, Message, Request, RequestEvent, utcnow
+from storage.models import Caseworker, Citizen, Department, Identity, Message, Request, RequestEvent, utcnow
 
 LABELS = {
     "take": "staff_button_take", "progress": "staff_button_progress", "show": "staff_button_show",
@@ -50,10 +50,20 @@ def line(desk, request: Request) -> str:
     return " · ".join(parts)
 
 
+def _left_contacts(desk, citizen: Citizen) -> list[str]:
+    """The phone and e-mail a citizen left where there is no chat (a request
+    filed through the Open311 API)."""
+    if citizen is None or citizen.erased_at is not None:
+        return []
+    found = select(Identity.address).where(Identity.citizen_id == citizen.id, Identity.channel.in_(("phone", "email")))
+    return sorted(desk.session.exec(found))
+
+
 def card(desk, request: Request, *, full: bool = False) -> tuple[str, list[Choice]]:
     """The request, the citizen's words and files, and (``full``) its history."""
     citizen = desk.citizen(request)
-    contact = request.address if desk.at_least("supervisor") else mask(request.address)
+    contacts = [request.address] if request.address else _left_contacts(desk, citizen)
+    contact = ", ".join(c if desk.at_least("supervisor") else mask(c) for c in contacts) or mask(None)
     lines = [line(desk, request), f"{citizen.display_name or '—'} · {contact} · {citizen.language or '?'}"]
     if request.department_id:
         lines.append(desk.t("staff_department", department=department_name(desk, request.department_id)))

@@ -23,8 +23,9 @@ def _split(desk: Desk, usage: str, *, need_text: bool = True) -> tuple[Request, 
 def _open(desk: Desk, request: Request) -> None:
     if request.status in lifecycle.FINISHED:
         raise Refusal(desk.t("staff_request_finished", code=request.code, status=request.status))
-    if not request.address:  # anonymized: there is nobody to write to
-        raise Refusal(desk.t("staff_request_anonymized_no_contact", code=request.code))
+    if not request.address:  # anonymized, or filed where there is no chat (the API, an old sheet)
+        no_contact = "staff_request_anonymized_no_contact" if request.anonymized_at else "staff_request_no_chat"
+        raise Refusal(desk.t(no_contact, code=request.code, channel=request.channel))
 
 
 def show(desk: Desk) -> None:

@@ -10,6 +10,7 @@ one import line below (so that ``from storage.models import X`` finds it and
 the migrations see it), plus a migration in ``storage/migrations``.
 """
 
+from storage.models.api import ApiKey
 from storage.models.base import utcnow
 from storage.models.broadcasts import BazaarDay, Broadcast, BroadcastChannel
 from storage.models.catalogue import Category, Department, Locality, NamedPlace
@@ -25,6 +26,7 @@ from storage.models.visits import Booking, ServiceQuestion, Visit, VisitSubscrip
 
 __all__ = [
     "utcnow",
+    "ApiKey",
     "BazaarDay", "Broadcast", "BroadcastChannel",
     "Category", "Department", "Locality", "NamedPlace",
     "Citizen", "Conversation", "Identity",
