@@ -8,15 +8,18 @@ import argparse
 import csv
 import getpass
 import io
+from datetime import timedelta
 
 import pytest
 from sqlmodel import select
 
+from bot import exports
 from bot.commands import export
 from handlers.staff.team import add
 from storage.db import session_scope
-from storage.models import AuditEntry
+from storage.models import AuditEntry, utcnow
 from tests.conversation import Chat, pushed
+from tests.test_conversations import onboard
 
 KEY = b"a-secret-for-the-tests-only"
 GULISTAN = (40.4897, 68.7842)
@@ -45,10 +48,9 @@ def worked(engine, database):
     return code
 
 
-def rows(database, key: bytes | None) -> list[dict]:
-    out = io.StringIO()
-    export.write_events(database, out, key=key)
-    return list(csv.DictReader(io.StringIO(out.getvalue())))
+def rows(database, key: bytes | None, table: str = "events", filters: exports.Filters = exports.Filters()) -> list[dict]:
+    columns, found = exports.TABLES[table](database, filters, key=key)
+    return [dict(zip(columns, (str(value) for value in row))) for row in found]
 
 
 def test_by_default_no_names_numbers_or_free_text_and_stable_pseudonyms(database, worked):
@@ -87,3 +89,80 @@ def test_with_personal_data_everything_and_it_is_on_record(database_url, databas
         (f"os:{getpass.getuser()}", "export events with personal data", f"to {target}"),
         (f"caseworker:{admin_id} (Root Admin)", "export events with personal data", "to standard output"),
     ]
+
+
+def cli(*argv: str) -> int:
+    from bot.cli import parse
+
+    args = parse(["export", *argv])
+    return args.handler(args)
+
+
+@pytest.fixture
+def shell(database_url, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("EXPORT_PSEUDONYM_KEY", KEY.decode())
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_requests_and_messages_pseudonymized_hold_no_person(database, worked):
+    [request] = rows(database, KEY, "requests")
+    assert (request["request"], request["category"], request["department"], request["status"]) == (worked, "utilities", "utilities", "in_progress")
+    assert request["place"] == "uz-syr-gulistan-c" and request["citizen"].startswith("c-")
+    assert (request["name"], request["contact"], request["text"]) == ("", "", "[redacted]")
+    assert request["assignee"].startswith("caseworker:")
+    messages = rows(database, KEY, "messages")
+    assert {m["direction"] for m in messages} == {"in", "out"} and len(messages) > 5
+    assert {m["text"] for m in messages} <= {"", "[redacted]"}
+    assert all(m["address"].startswith("a-") for m in messages)
+    assert {m["request"] for m in messages} >= {worked}
+    dump = repr(rows(database, KEY, "requests") + messages)
+    for personal in ("Falsa", "30.123.456", "0134", "Rosa", "Giménez", "Karim", "agua"):
+        assert personal not in dump
+
+
+def test_requests_and_messages_with_personal_data_are_word_for_word(database, worked):
+    [request] = rows(database, None, "requests")
+    assert (request["name"], request["contact"], request["assignee"]) == ("Rosa Giménez", "whatsapp:+5492215550134", "Karim")
+    assert request["text"] == "No hay agua en Calle Falsa 123 desde el lunes"
+    said = [m["text"] for m in rows(database, None, "messages") if m["direction"] == "in"]
+    assert "DNI 30.123.456, Calle Falsa 123 depto B" in said
+
+
+def test_exports_pick_requests_by_status_category_department_and_day(database, worked, engine):
+    from tests.test_staff import file_request
+
+    other = Chat(engine, "ali")
+    onboard(other)
+    second = file_request(other, "I need a new passport, mine was stolen")
+    pick = lambda **kw: [r["request"] for r in rows(database, KEY, "requests", exports.Filters(**kw))]  # noqa: E731
+    assert pick() == [worked, second]
+    assert pick(categories=("id_documents",)) == [second]
+    assert pick(departments=("utilities",)) == [worked]
+    assert pick(statuses=("new",)) == [second]
+    tomorrow = utcnow() + timedelta(days=1)
+    assert pick(start=tomorrow) == [] and pick(end=tomorrow) == [worked, second]
+    events = rows(database, KEY, "events", exports.Filters(categories=("id_documents",)))
+    assert {e["request"] for e in events} == {second}
+    messages = rows(database, KEY, "messages", exports.Filters(departments=("utilities",)))
+    assert messages and {m["request"] for m in messages} == {worked}
+
+
+def test_the_shell_writes_xlsx_and_csv_and_records_who_took_personal_data(shell, database, worked, capsys):
+    from openpyxl import load_workbook
+
+    assert cli("requests", "--format", "xlsx", "-o", "requests.xlsx", "--department", "utilities") == 0
+    sheet = load_workbook(shell / "requests.xlsx").active
+    table = [list(row) for row in sheet.iter_rows(values_only=True)]
+    assert table[0] == exports.REQUEST_COLUMNS and len(table) == 2
+    assert table[1][0] == worked and table[1][10] == "[redacted]"
+    assert cli("messages", "--format", "xlsx") == 2
+    assert "An XLSX file needs a name" in capsys.readouterr().err
+    assert cli("messages", "--with-personal-data", "-o", "messages.csv", "--from", str(utcnow().date())) == 0
+    written = list(csv.DictReader((shell / "messages.csv").open(encoding="utf-8")))
+    assert any(m["text"] == "DNI 30.123.456, Calle Falsa 123 depto B" for m in written)
+    with session_scope(database) as session:
+        assert [e.action for e in session.exec(select(AuditEntry))] == ["export messages with personal data"]
+    with pytest.raises(SystemExit):
+        cli("requests", "--from", "last week")

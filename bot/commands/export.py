@@ -1,16 +1,22 @@
-"""``onewindow export events|broadcasts [--output FILE] [--with-personal-data [--by NAME]]``:
-the whole audit trail as CSV, one row per event: when, which request, its
-category and district, who, what, from which status to which, and the note;
-or every announcement with every recipient's outcome, one row per message.
+"""``onewindow export requests|events|messages|broadcasts``: tables for
+analysts and for the record, as CSV or XLSX.
 
-By default the export is pseudonymized, fit to hand to an analyst: no names,
-no phone numbers, no free text (notes, replies, citizens' answers and
-comments are replaced by ``[redacted]``), and each citizen appears as a
-stable pseudonym — an HMAC of their id keyed with ``EXPORT_PSEUDONYM_KEY`` —
-the same in every export made with the same key, and not reversible without
-it. ``--with-personal-data`` writes everything word for word, and is itself
-recorded in the audit trail (who, when, what, where to): "who" is the OS
-user running the command, or ``--by NAME``, an admin on the staff list.
+    onewindow export requests --format xlsx -o requests.xlsx --from 2026-01-01 --department utilities
+    onewindow export events                              # the audit trail, CSV on standard output
+    onewindow export messages --status closed -o closed.csv
+    onewindow export broadcasts                          # every announcement, one row per recipient
+
+``requests``: one row per request; ``events``: every step of every request
+(who, when, what, from which status to which); ``messages``: every message
+in and out but announcements; ``broadcasts``: every announcement with each
+recipient's outcome. ``--from``/``--to`` (days, UTC) pick by filing (by
+sending, for messages); ``--status``, ``--category`` and ``--department``
+pick requests (and the events and messages of those requests).
+
+By default the export is pseudonymized (see :mod:`bot.exports`).
+``--with-personal-data`` writes names, numbers and words as they are, and is
+itself recorded in the audit trail (who, when, what, where to): "who" is the
+OS user running the command, or ``--by NAME``, an admin on the staff list.
 """
 
 from __future__ import annotations
@@ -18,28 +24,22 @@ from __future__ import annotations
 import argparse
 import csv
 import getpass
-import hashlib
-import hmac
 import sys
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 from sqlmodel import select
 
+from bot import exports
 from bot.settings import Settings
 from bot.wiring import open_store
 from storage import privacy
 from storage.db import session_scope
-from storage.models import Broadcast, Caseworker, Citizen, Message, Request, RequestEvent
+from storage.models import Caseworker
 
-help = "export the audit trail of every request, or every announcement's outcome per recipient, as CSV (pseudonymized unless --with-personal-data)"
-BROADCAST_COLUMNS = ["broadcast", "created_at", "created_by", "confirmed_by", "urgent", "send_at", "broadcast_status", "audience",
-                     "recipient", "channel", "status", "error", "queued_at", "sent_at"]
-COLUMNS = ["at", "request", "category", "place", "citizen", "actor", "actor_name", "kind", "from_status", "to_status", "note"]
-REDACTED = "[redacted]"
+help = "export requests, their events, messages or announcements as CSV or XLSX (pseudonymized unless --with-personal-data)"
 MIN_KEY = 16
-# Notes the system writes itself (deadline kinds, "retention period over"): no person's words.
-MACHINE_NOTES = privacy.MACHINE_NOTES
-AUDIT_ACTION = "export events with personal data"
+AUDIT_ACTION = "export {what} with personal data"
 
 
 class ExportRefused(Exception):
@@ -47,34 +47,89 @@ class ExportRefused(Exception):
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("what", choices=["events", "broadcasts"])
+    parser.add_argument("what", choices=list(exports.TABLES))
+    parser.add_argument("--format", choices=["csv", "xlsx"], default="csv", help="csv (the default) or xlsx (needs --output)")
     parser.add_argument("--output", "-o", help="a file (default: standard output)")
+    parser.add_argument("--from", dest="start", type=_day, help="from this day, YYYY-MM-DD (UTC)")
+    parser.add_argument("--to", dest="end", type=_day, help="up to this day, included")
+    parser.add_argument("--status", action="append", default=[], help="only requests in this status (again for more)")
+    parser.add_argument("--category", action="append", default=[], help="only requests of this category (again for more)")
+    parser.add_argument("--department", action="append", default=[], help="only requests of this department (again for more)")
     parser.add_argument("--with-personal-data", action="store_true",
-                        help="names, numbers and every note word for word (recorded in the audit trail)")
+                        help="names, numbers and every word as written (recorded in the audit trail)")
     parser.add_argument("--by", metavar="NAME", help="the admin taking the personal data (default: the OS user)")
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day such as 2026-01-31") from None
+
+
+def filters(args: argparse.Namespace) -> exports.Filters:
+    start, end = getattr(args, "start", None), getattr(args, "end", None)
+    return exports.Filters(
+        start=datetime.combine(start, time(0), tzinfo=timezone.utc) if start else None,
+        end=datetime.combine(end + timedelta(days=1), time(0), tzinfo=timezone.utc) if end else None,
+        statuses=tuple(getattr(args, "status", ())), categories=tuple(getattr(args, "category", ())),
+        departments=tuple(getattr(args, "department", ())),
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     settings = Settings.load()
-    out = None
+    fmt = getattr(args, "format", "csv")
     try:
+        if fmt == "xlsx" and not args.output:
+            raise ExportRefused("An XLSX file needs a name: add --output FILE.xlsx (or use CSV on standard output).")
         key = None if args.with_personal_data else pseudonym_key(settings.export_pseudonym_key)
         _check_folder(args.output)
         database = open_store(settings.database)
         try:
             if args.with_personal_data:
-                record_personal_export(database, args.by, args.output or "standard output")
-            out = _open(args.output)
-            (write_broadcasts if args.what == "broadcasts" else write_events)(database, out, key=key)
+                record_personal_export(database, args.by, args.output or "standard output", args.what)
+            columns, rows = exports.TABLES[args.what](database, filters(args), key=key)
+            (write_xlsx if fmt == "xlsx" else write_csv)(args.output, args.what, columns, rows)
         finally:
             database.dispose()
     except ExportRefused as problem:
         print(problem, file=sys.stderr)
         return 2
-    finally:
-        if args.output and out is not None:
-            out.close()
     return 0
+
+
+def write_csv(output: str | None, _title: str, columns: list[str], rows) -> int:
+    out = _open(output)
+    try:
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        count = 0
+        for row in rows:
+            writer.writerow(row)
+            count += 1
+        return count
+    finally:
+        if output:
+            out.close()
+
+
+def write_xlsx(output: str, title: str, columns: list[str], rows) -> int:
+    """One sheet, streamed to the file (a year of messages does not sit in memory)."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title)
+    sheet.append(columns)
+    count = 0
+    for row in rows:
+        sheet.append(row)
+        count += 1
+    try:
+        book.save(output)
+    except OSError as error:
+        raise ExportRefused(f"Cannot write {output}: {error.strerror or error}.") from error
+    return count
 
 
 def pseudonym_key(value: str) -> bytes:
@@ -101,7 +156,7 @@ def _open(output: str | None):
         raise ExportRefused(f"Cannot write {output}: {error.strerror or error}.") from error
 
 
-def record_personal_export(database, by: str | None, where: str) -> None:
+def record_personal_export(database, by: str | None, where: str, what: str = "events") -> None:
     """On record before a single row leaves (in a transaction of its own)."""
     with session_scope(database) as session:
         if by:
@@ -111,7 +166,7 @@ def record_personal_export(database, by: str | None, where: str) -> None:
             actor = f"caseworker:{admin.id} ({admin.name})"
         else:
             actor = f"os:{_os_user()}"
-        privacy.audit(session, actor, AUDIT_ACTION, f"to {where}")
+        privacy.audit(session, actor, AUDIT_ACTION.format(what=what), f"to {where}")
 
 
 def _os_user() -> str:
@@ -119,76 +174,3 @@ def _os_user() -> str:
         return getpass.getuser()
     except Exception:  # no user name in this environment (a container without one)
         return "unknown"
-
-
-def pseudonym(key: bytes, citizen_id: int) -> str:
-    """The same citizen, the same pseudonym, with the same key; no way back without it."""
-    return "c-" + hmac.new(key, f"citizen:{citizen_id}".encode(), hashlib.sha256).hexdigest()[:16]
-
-
-def write_events(database, out, *, key: bytes | None = None) -> int:
-    """Every event as a CSV row; pseudonymized when ``key`` is given, word for word without."""
-    writer = csv.writer(out)
-    writer.writerow(COLUMNS)
-    count = 0
-    with session_scope(database) as session:
-        names = {f"caseworker:{p.id}": p.name for p in session.exec(select(Caseworker))}
-        citizens = {c.id: c.display_name for c in session.exec(select(Citizen))} if key is None else {}
-        statement = select(RequestEvent, Request).join(Request, Request.id == RequestEvent.request_id).order_by(RequestEvent.at, RequestEvent.id)
-        for event, request in session.exec(statement):
-            if key is None:
-                citizen, actor, actor_name = str(request.citizen_id), event.actor, names.get(event.actor, citizens.get(_citizen_id(event.actor), "") or "")
-                note, place = event.note or "", request.locality_id or ""
-            else:
-                citizen = pseudonym(key, request.citizen_id)
-                actor = f"citizen:{pseudonym(key, int(_citizen_id(event.actor)))}" if _citizen_id(event.actor) else event.actor
-                actor_name = ""
-                note = (event.note or "") if event.kind in MACHINE_NOTES else (REDACTED if event.note else "")
-                place = privacy.district_of(session, request.locality_id) or ""
-            writer.writerow([
-                event.at.isoformat(), request.code, request.category_id, place, citizen, actor, actor_name,
-                event.kind, event.from_status or "", event.to_status or "", note,
-            ])
-            count += 1
-    return count
-
-
-def _citizen_id(actor: str) -> int | None:
-    kind, _, number = actor.partition(":")
-    return int(number) if kind == "citizen" and number.isdigit() else None
-
-
-def write_broadcasts(database, out, *, key: bytes | None = None) -> int:
-    """Every announcement's messages as CSV rows, read a batch at a time;
-    a citizen's address is their pseudonym when ``key`` is given (a
-    channel's or group's address is public and stays)."""
-    writer = csv.writer(out)
-    writer.writerow(BROADCAST_COLUMNS)
-    count = 0
-    with session_scope(database) as session:
-        announcements = {b.id: b for b in session.exec(select(Broadcast))}
-        statement = select(Message).where(Message.broadcast_id.is_not(None)).order_by(Message.broadcast_id, Message.id)
-        for row in session.exec(statement.execution_options(yield_per=1000)):
-            item = announcements[row.broadcast_id]
-            recipient = row.address
-            if key is not None and row.citizen_id is not None:
-                recipient = pseudonym(key, row.citizen_id)
-            elif key is not None and not row.address.split(":", 1)[1].startswith("-"):
-                recipient = "a-" + hmac.new(key, row.address.encode(), hashlib.sha256).hexdigest()[:16]
-            audience = {k: v for k, v in item.audience.items() if k not in ("localities", "subscribers", "channels", "numbers")}
-            writer.writerow([
-                item.id, item.created_at.isoformat(), item.created_by, item.confirmed_by or "", item.urgent,
-                item.send_at.isoformat() if item.send_at else "", item.status, _audience_words(audience, item.audience),
-                recipient, row.channel, row.status, row.error or "", row.created_at.isoformat(),
-                row.sent_at.isoformat() if row.sent_at else "",
-            ])
-            count += 1
-    return count
-
-
-def _audience_words(kept: dict, audience: dict) -> str:
-    words = [f"{k}={v}" for k, v in sorted(kept.items()) if k != "named"]
-    words += [f"{k}={','.join(v)}" for k, v in sorted(kept.get("named", {}).items())]
-    if audience.get("numbers"):
-        words.append(f"numbers={len(audience['numbers'])}")
-    return " ".join(words)
