@@ -67,13 +67,14 @@ class Engine:
         on_queued: Callable[[], None] | None = None,
         make_code: Callable[[], str] = new_code,
         duplicate_rules: Rules = RULES,
+        web_url: str = "",
     ):
         self.database = database
         self.catalog = catalog
         self.duplicate_rules = duplicate_rules
         self.on_queued = on_queued or (lambda: None)
         self._make_code = make_code
-        self.desk = StaffDesk(database, catalog)
+        self.desk = StaffDesk(database, catalog, web_url)  # web_url: where the dashboard's sign-in links lead
         # Messages of one conversation are handled one at a time, in order.
         self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
 

@@ -47,6 +47,8 @@ class Settings:
     telegram_per_second: float = 29.5  # messages a second the bot sends in all (Telegram allows 30; more with paid broadcasts)
     web_host: str = "127.0.0.1"
     web_port: int = 8080
+    public_url: str = ""  # the web server's address as staff reach it (dashboard sign-in links); empty: http://WEB_HOST:WEB_PORT
+    dashboard_secret: str = ""  # signs the dashboard's session cookies; empty: a new one each start (everyone signs in again)
     web_reuse_port: str = "off"  # on: several `onewindow run` on one machine share WEB_PORT (Linux SO_REUSEPORT)
     open311: str = "on"  # on: the Open311 GeoReport v2 API at /open311/v2/ | off
     twilio_account_sid: str = ""
@@ -79,6 +81,11 @@ class Settings:
                 continue
             values[f.name] = type(f.default)(raw) if not isinstance(f.default, str) else raw
         return cls(**values)
+
+    @property
+    def web_url(self) -> str:
+        """Where people reach the web server: ``PUBLIC_URL``, else the address it listens on."""
+        return self.public_url.rstrip("/") or f"http://{self.web_host}:{self.web_port}"
 
     @property
     def duplicate_rules(self):

@@ -50,7 +50,7 @@ def build(settings: Settings, senders: dict[str, Sender] | None = None) -> Bot:
         alerts=Alerts(settings.outbox_alert_due, timedelta(minutes=settings.outbox_alert_age_minutes), settings.outbox_alert_failed),
     )
     catalog = Catalog.from_store(database, models=settings.models)
-    engine = Engine(database, catalog, on_queued=outbox.notify, duplicate_rules=settings.duplicate_rules)
+    engine = Engine(database, catalog, on_queued=outbox.notify, duplicate_rules=settings.duplicate_rules, web_url=settings.web_url)
     scheduler = Scheduler(database, catalog, on_queued=outbox.notify, retention_months=settings.retention_months)
     return Bot(database, engine, outbox, scheduler)
 

@@ -203,7 +203,7 @@ def _web_server(settings: Settings, bot, telegram_inbox, whatsapp):
         from handlers.open311 import Open311Api
 
         open311 = Open311Api(GeoReport(bot.database, bot.engine.catalog))
-    app = create_app(bot, telegram_inbox, settings.telegram_webhook_secret, whatsapp, open311)
+    app = create_app(bot, telegram_inbox, settings.telegram_webhook_secret, whatsapp, open311, dashboard(settings, bot))
     config = uvicorn.Config(
         app, host=settings.web_host, port=settings.web_port, log_level="warning", lifespan="off",
         timeout_graceful_shutdown=GRACE_SECONDS,
@@ -212,6 +212,15 @@ def _web_server(settings: Settings, bot, telegram_inbox, whatsapp):
     server.install_signal_handlers = lambda: None  # the runner owns the signals
     log.info("web server on http://%s:%s", settings.web_host, settings.web_port)
     return server
+
+
+def dashboard(settings: Settings, bot):
+    from bot.dashboard import Dashboard, Sessions
+
+    if not settings.dashboard_secret:
+        log.warning("DASHBOARD_SECRET is empty: dashboard sessions end when this process stops, and other processes do not share them")
+    sessions = Sessions(settings.dashboard_secret, secure=settings.web_url.startswith("https://"))
+    return Dashboard(bot.database, bot.engine.catalog, bot.engine.desk, sessions, settings.export_pseudonym_key)
 
 
 def _listeners(settings: Settings) -> list[socket.socket] | None:

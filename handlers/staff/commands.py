@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from handlers.staff import broadcasts, learning, outbox, places, queue, requests, team, visits
+from handlers.staff import broadcasts, learning, outbox, places, queue, requests, signin, team, visits
 from handlers.staff.context import Desk
 
 
@@ -36,6 +36,7 @@ COMMANDS: dict[str, Command] = {
     "examples": Command(learning.examples, "/examples [remove ID]", "staff_help_examples", role="admin"),
     "find": Command(queue.find, "/find words", "staff_help_find"),
     "stats": Command(queue.stats, "/stats [days]", "staff_help_stats"),
+    "dashboard": Command(signin.dashboard, "/dashboard", "staff_help_dashboard"),
     "places": Command(places.places, "/places", "staff_help_places"),
     "visit": Command(visits.visit, "/visit add|list|move|cancel|show|came", "staff_help_visit"),
     "demand": Command(visits.demand, "/demand [region|district]", "staff_help_demand", role="supervisor"),

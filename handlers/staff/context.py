@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
+from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from flows import lifecycle
@@ -30,6 +31,7 @@ class Desk:
     args: str
     catalog: object  # the bot's catalogue: category and locality names, routing
     replies: list[Outgoing] = field(default_factory=list)
+    web_url: str = ""  # the web server's public address (the dashboard's links)
 
     # -- who may do what ------------------------------------------------------
 
@@ -47,7 +49,7 @@ class Desk:
     def t(self, key: str, **values) -> str:
         return text(self.me.language if self.me else None, key, **values)
 
-    def sees(self, request: Request) -> bool:
+    def sees(self, request: Request) -> bool:  # the same rule as visible_to, for one request
         """Admins see everything; others their department's requests and their own."""
         if self.at_least("admin") or self.me.department_id is None:
             return True
@@ -130,3 +132,12 @@ class Desk:
         if push and (notice := lifecycle.notice(self.citizen(request).language, request.code, to)):
             casework.responded(request)
             self.tell_citizen(request, notice)
+
+
+def visible_to(me: Caseworker):
+    """The requests a member of staff may read, as a condition on
+    :class:`Request` (None: all of them): admins and staff of no department
+    see everything; others their department's and those assigned to them."""
+    if me.role == "admin" or me.department_id is None:
+        return None
+    return or_(Request.department_id == me.department_id, Request.assignee_id == me.id)

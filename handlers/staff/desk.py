@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
 _BUTTON = re.compile(r"^(?:\d+\|)?s\|([a-z_]+)\|([A-Z0-9]+)$")
 SHARED = {"help", "start"}  # also citizens' words: theirs unless a member of staff says them
+SHOWN_AT_ONCE = {"web"}  # the dashboard shows the desk's answer on the page: nothing to send
 
 
 @dataclass
@@ -46,9 +47,10 @@ class DeskResult:
 
 
 class StaffDesk:
-    def __init__(self, database, catalog):
+    def __init__(self, database, catalog, web_url: str = ""):
         self.database = database
         self.catalog = catalog
+        self.web_url = web_url
 
     def wants(self, msg: Incoming) -> bool:
         if msg.button is not None:
@@ -74,9 +76,9 @@ class StaffDesk:
                 session.add(inbound)
                 session.flush()
                 name, args = _parse(msg, me.shown if me else [])
-                desk = Desk(session, msg, me, args, self.catalog)
+                desk = Desk(session, msg, me, args, self.catalog, web_url=self.web_url)
                 refused = self._hint(desk) if name is None else self._run(desk, name, inbound)
-                for reply in desk.replies:
+                for reply in desk.replies if msg.channel not in SHOWN_AT_ONCE else ():
                     casework.queue(session, reply.address, reply.text, choices=[(c.key, c.label) for c in reply.choices], menu_id=reply.menu_id)
                 _remember_choices(desk)
                 return DeskResult(desk.replies, refused=refused)

@@ -6,13 +6,12 @@ import statistics
 from datetime import timedelta
 
 from rapidfuzz import fuzz, process
-from sqlalchemy import or_
 from sqlmodel import select
 
 from flows import lifecycle, search
 from flows.messages import Choice
 from handlers.staff.cards import button, department_name, line
-from handlers.staff.context import Desk, Refusal
+from handlers.staff.context import Desk, Refusal, visible_to
 from storage.models import Request, utcnow
 
 LISTED = 15
@@ -52,8 +51,8 @@ def inbox(desk: Desk) -> None:
         statement = statement.where(Request.assignee_id == desk.me.id)
     if "unassigned" in flags:
         statement = statement.where(Request.assignee_id.is_(None))
-    if not desk.at_least("admin") and desk.me.department_id:
-        statement = statement.where(or_(Request.department_id == desk.me.department_id, Request.assignee_id == desk.me.id))
+    if (scope := visible_to(desk.me)) is not None:
+        statement = statement.where(scope)
     requests = list(desk.session.exec(statement.order_by(Request.created_at)))
     if "overdue" in flags:
         now = utcnow()
@@ -95,9 +94,9 @@ def find(desk: Desk) -> None:
     if not search.terms(query):
         raise Refusal(desk.t("staff_usage", usage="/find words"))
     statement = select(Request).order_by(Request.id.desc()).limit(SEARCHED)
-    if not desk.at_least("admin") and desk.me.department_id:
-        statement = statement.where(or_(Request.department_id == desk.me.department_id, Request.assignee_id == desk.me.id))
-    candidates = [(r, _searchable(desk, r)) for r in desk.session.exec(statement)]
+    if (scope := visible_to(desk.me)) is not None:
+        statement = statement.where(scope)
+    candidates = [(r, searchable(desk, r)) for r in desk.session.exec(statement)]
     found = [r for r, _ in search.rank(query, candidates)]
     if not found:
         desk.say(desk.t("staff_found_nothing", words=query))
@@ -109,7 +108,7 @@ def find(desk: Desk) -> None:
     )
 
 
-def _searchable(desk: Desk, request: Request) -> set[str]:
+def searchable(desk: Desk, request: Request) -> set[str]:
     """The words a request is found by: its text, code and place (with the
     places above it, in every language the catalogue names them). Topics
     are left out: their long names ("electricity, gas and water") would

@@ -21,7 +21,7 @@ from storage.models.inbox import InboxItem
 from storage.models.messages import Message
 from storage.models.privacy import AuditEntry, DataExport
 from storage.models.requests import Request, RequestEvent
-from storage.models.staff import Caseworker, StaffInvite
+from storage.models.staff import Caseworker, SignInLink, StaffInvite
 from storage.models.visits import Booking, ServiceQuestion, Visit, VisitSubscription
 
 __all__ = [
@@ -35,6 +35,6 @@ __all__ = [
     "InboxItem", "Message",
     "AuditEntry", "DataExport",
     "Request", "RequestEvent",
-    "Caseworker", "StaffInvite",
+    "Caseworker", "SignInLink", "StaffInvite",
     "Booking", "ServiceQuestion", "Visit", "VisitSubscription",
 ]

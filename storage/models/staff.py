@@ -35,3 +35,17 @@ class StaffInvite(SQLModel, table=True):
     expires_at: datetime = when()
     used_by: int | None = Field(default=None, foreign_key="caseworker.id")
     used_at: datetime | None = when(default=None)
+
+
+class SignInLink(SQLModel, table=True):
+    """A one-time link to the dashboard the bot sent a member of staff
+    (``/dashboard``). Only a hash of its token is kept; it works once,
+    until ``expires_at``."""
+
+    __tablename__ = "sign_in_link"
+
+    token_hash: str = Field(primary_key=True, max_length=64)
+    caseworker_id: int = Field(foreign_key="caseworker.id", index=True)
+    created_at: datetime = when(default_factory=utcnow)
+    expires_at: datetime = when()
+    used_at: datetime | None = when(default=None)
