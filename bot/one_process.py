@@ -22,6 +22,8 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from storage.db import opening_store
+
 
 class AnotherBotRunning(Exception):
     """A second bot on one SQLite store, said plainly."""
@@ -42,8 +44,9 @@ def only_bot(database_url: str) -> Iterator[None]:
     if path is None:
         yield
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(path, "a+", encoding="utf-8")
+    with opening_store(database_url):  # DATA_DIR a file, or not writable: one sentence, as for the store itself
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+", encoding="utf-8")
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

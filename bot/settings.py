@@ -51,6 +51,7 @@ class Settings:
     dashboard_secret: str = ""  # signs the dashboard's session cookies; empty: a new one each start (everyone signs in again)
     web_reuse_port: str = "off"  # on: several `onewindow run` on one machine share WEB_PORT (Linux SO_REUSEPORT)
     open311: str = "on"  # on: the Open311 GeoReport v2 API at /open311/v2/ | off
+    web_chat: str = "on"  # on: citizens may talk to the bot from a browser at /chat | off
     twilio_account_sid: str = ""
     twilio_auth_token: str = ""
     twilio_whatsapp_from: str = ""

@@ -10,6 +10,7 @@ is not an update we can read, 503 while the bot is stopping; ``POST /whatsapp`` 
 own data once, within an hour of asking (see :mod:`bot.privacy`);
 ``/open311/v2/`` is the Open311 GeoReport v2 API (see :mod:`handlers.open311`);
 ``/dashboard`` is the staff's web dashboard (see :mod:`bot.dashboard`);
+``/chat`` is the citizens' web chat (see :mod:`handlers.webchat`);
 ``GET /healthz`` says whether the store answers, the outbox and the
 scheduler are alive, and the replies leave: the outbox's backlog, its
 oldest waiting message, held and failed counts, with 503 past the
@@ -40,12 +41,13 @@ NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 LINK_GONE = "This link has expired or was already used. Ask the bot again: /mydata\n"
 
 
-def create_app(bot, telegram=None, webhook_secret: str = "", whatsapp=None, open311=None, dashboard=None) -> Starlette:
+def create_app(bot, telegram=None, webhook_secret: str = "", whatsapp=None, open311=None, dashboard=None, web_chat=None) -> Starlette:
     """``telegram``: a :class:`handlers.telegram_inbox.TelegramInbox`, when
     Telegram's webhook is on; ``whatsapp``: a
     :class:`handlers.whatsapp.WhatsAppWebhook`, when WhatsApp is on;
     ``open311``: a :class:`handlers.open311.Open311Api`, unless ``OPEN311=off``;
-    ``dashboard``: the staff's :class:`bot.dashboard.Dashboard`."""
+    ``dashboard``: the staff's :class:`bot.dashboard.Dashboard`; ``web_chat``:
+    the citizens' :class:`handlers.webchat.WebChat`, unless ``WEB_CHAT=off``."""
 
     async def healthz(request: Request) -> Response:
         checks = {}
@@ -99,7 +101,7 @@ def create_app(bot, telegram=None, webhook_secret: str = "", whatsapp=None, open
         Route("/telegram", telegram_update, methods=["POST"]),
         Route("/mydata/{token}", mydata, methods=["GET"]),
     ]
-    for part in (whatsapp, open311, dashboard):
+    for part in (whatsapp, open311, dashboard, web_chat):
         if part is not None:
             routes += part.routes()
     return Starlette(routes=routes)

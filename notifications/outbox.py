@@ -92,6 +92,7 @@ class Outbox:
         self.alerts = alerts or backlog.Alerts()
         # (monotonic clock, sleep) for the pace; a test gives a fake pair
         self.timer = timer or (time.monotonic, asyncio.sleep)
+        self.addresses: list[str] | None = None  # only messages to these (a console terminal's own person); None: all
         self.limiters: dict[str, RateLimiter] = {}
         self.pacers: dict[str, ChatPacer] = {}
         for sender in senders.values():
@@ -159,7 +160,7 @@ class Outbox:
                 if wrote:
                     delivery.release_held(session.connection(), sorted(wrote))
                 rows = _drop_opted_out(session, queries.claim_outbound(session, now, size or BATCH, LEASE,
-                                                                          channels=channels or list(self.senders)))
+                                                                          channels=channels or list(self.senders), addresses=self.addresses))
                 return [(row.id, row.attempts, to_outgoing(row)) for row in rows]
         except Exception:
             with self._wrote_lock:  # try again next round

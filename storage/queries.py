@@ -34,22 +34,26 @@ def identity_for(session: Session, channel: str, address: str, name: str | None 
 # -- messages --------------------------------------------------------------------
 
 
-def claim_outbound(session: Session, now: datetime, limit: int, lease: timedelta, channels: list[str] | None = None) -> list[Message]:
+def claim_outbound(session: Session, now: datetime, limit: int, lease: timedelta, channels: list[str] | None = None,
+                   addresses: list[str] | None = None) -> list[Message]:
     """Take up to ``limit`` outbound messages that are due, marking them
     ``sending`` with a lease: if the process dies mid-send, they are due
-    again when the lease runs out."""
+    again when the lease runs out. ``addresses``: only messages to these
+    (a console terminal takes its own person's messages, no one else's)."""
     due = or_(
         Message.status.in_(("queued", "retry")) & (or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now)),
         (Message.status == "sending") & (Message.next_attempt_at <= now),
     )
     if session.get_bind().dialect.name == "sqlite":
-        ids = _due_ids_sqlite(session, now, limit, channels)
+        ids = _due_ids_sqlite(session, now, limit, channels, addresses)
         statement = select(Message).where(Message.id.in_(ids)).order_by(Message.priority, Message.id)
     else:
         # TO_SEND word for word: PostgreSQL then reads the partial index in claim order.
         statement = select(Message).where(text(TO_SEND), due).order_by(Message.priority, Message.id).limit(limit)
         if channels is not None:
             statement = statement.where(Message.channel.in_(channels))
+        if addresses is not None:
+            statement = statement.where(Message.address.in_(addresses))
         statement = statement.with_for_update(skip_locked=True)
     messages = list(session.exec(statement))
     for message in messages:
@@ -65,14 +69,17 @@ _DUE_SQLITE = (
     # the partial index, in claim order: 70 ms a claim with 50,000 waiting, 0.05 ms with it.
     f"SELECT id FROM message INDEXED BY ix_message_to_send WHERE {TO_SEND} "
     "AND ((status IN ('queued', 'retry') AND (next_attempt_at IS NULL OR next_attempt_at <= :now)) "
-    "OR (status = 'sending' AND next_attempt_at <= :now)) {channels}ORDER BY priority, id LIMIT :limit"
+    "OR (status = 'sending' AND next_attempt_at <= :now)) {channels}{addresses}ORDER BY priority, id LIMIT :limit"
 )
 
 
-def _due_ids_sqlite(session: Session, now: datetime, limit: int, channels: list[str] | None) -> list[int]:
-    statement = text(_DUE_SQLITE.format(channels="AND channel IN :channels " if channels is not None else ""))
+def _due_ids_sqlite(session: Session, now: datetime, limit: int, channels: list[str] | None, addresses: list[str] | None = None) -> list[int]:
+    statement = text(_DUE_SQLITE.format(channels="AND channel IN :channels " if channels is not None else "",
+                                        addresses="AND address IN :addresses " if addresses is not None else ""))
     binds = [bindparam("now", type_=UTCDateTime)] + ([bindparam("channels", expanding=True)] if channels is not None else [])
+    binds += [bindparam("addresses", expanding=True)] if addresses is not None else []
     values = {"now": now, "limit": limit} | ({"channels": list(channels)} if channels is not None else {})
+    values |= {"addresses": list(addresses)} if addresses is not None else {}
     return [row[0] for row in session.execute(statement.bindparams(*binds), values)]
 
 

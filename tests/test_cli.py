@@ -56,10 +56,11 @@ def test_a_line_cut_in_the_middle_of_a_character_is_kept_and_answered(tmp_path, 
         assert db.execute("SELECT text FROM message WHERE direction = 'in' ORDER BY id DESC LIMIT 1").fetchone() == ("Нет воды уже недел\ufffd",)
 
 
-def test_run_with_no_channel_says_what_to_set_and_opens_the_console(tmp_path):
-    result = onewindow("run", stdin="hello\n/quit\n", cwd=tmp_path)
+def test_run_with_no_channel_and_no_web_says_what_to_set_and_opens_the_console(tmp_path):
+    """(With the web server, it serves the web chat instead: tests/test_webchat.py.)"""
+    result = onewindow("run", "--no-web", stdin="hello\n/quit\n", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "TELEGRAM_BOT_TOKEN" in result.stderr
+    assert "TELEGRAM_BOT_TOKEN" in result.stderr and "console chat instead" in result.stderr
     assert "Hello! I am onewindow" in result.stdout and "Other language" in result.stdout
 
 

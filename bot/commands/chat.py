@@ -12,7 +12,7 @@ from typing import TextIO
 from bot.settings import Settings
 from bot.wiring import build, configure_logging
 from bot.privacy import file_for_upload
-from handlers.console import ConsoleSender, to_incoming, tolerant
+from handlers.console import CHANNEL, ConsoleSender, to_incoming, tolerant
 
 help = "talk to the bot as a citizen in this terminal"
 BANNER = "onewindow console: you are the citizen {user!r}. Say hello; choose by number or in words.\n/location LAT LON shares a place, /quit leaves.\n"
@@ -85,9 +85,12 @@ async def chat(settings: Settings, user: str, language: str | None = None, lines
     out = out or sys.stdout
     sender = ConsoleSender(out)
     bot = build(settings, {"console": sender})
+    bot.outbox.addresses = [f"{CHANNEL}:{user}"]  # this terminal's person only: others' messages wait for their own terminals
     sender.files = file_for_upload(bot.database)
     print(banner.format(user=user), file=out, flush=True)
     try:
+        while await bot.outbox.deliver_due():  # what waited for this person while their terminal was closed
+            pass
         while True:
             if lines is sys.stdin and sys.stdin.isatty():
                 print("> ", end="", file=out, flush=True)

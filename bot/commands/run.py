@@ -26,8 +26,14 @@ No channel is configured, so there is nobody to talk to but you.
 To connect Telegram, set TELEGRAM_BOT_TOKEN (from @BotFather) in .env or the
 environment; for WhatsApp, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and
 TWILIO_WHATSAPP_FROM. See .env.example for every setting.
-Opening the console chat instead: you are a citizen writing to the bot.
 """
+TRY_IN_A_BROWSER = """\
+Open {url}/chat in a browser to talk to the bot as a citizen (each browser is
+another citizen). For the staff's side: onewindow staff add --console NAME
+--role admin, then onewindow staff link --name NAME opens the dashboard.
+Or talk in this terminal instead: onewindow chat. Ctrl-C stops the bot.
+"""
+CONSOLE_INSTEAD = "Opening the console chat instead: you are a citizen writing to the bot.\n"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -41,12 +47,17 @@ def run(args: argparse.Namespace) -> int:
         log.warning("WhatsApp is off: TWILIO_ACCOUNT_SID must look like AC + 32 hex digits, with TWILIO_AUTH_TOKEN and a sender")
     if not settings.telegram_enabled and not settings.whatsapp_enabled:
         print(NOTHING_CONFIGURED, file=sys.stderr)
-        from bot.commands import chat
+        if args.no_web or settings.web_chat == "off":
+            print(CONSOLE_INSTEAD, file=sys.stderr)
+            from bot.commands import chat
 
-        return chat.run(argparse.Namespace(user="you", staff=None, language=None))
+            return chat.run(argparse.Namespace(user="you", staff=None, language=None))
+        announce = TRY_IN_A_BROWSER.format(url=settings.web_url)
+    else:
+        announce = None
     fewer_malloc_arenas()  # before the first thread: see bot/memory.py
     try:
-        asyncio.run(serve(settings, web=not args.no_web))
+        asyncio.run(serve(settings, web=not args.no_web, announce=announce))
     except (StartupError, AnotherBotRunning) as problem:
         print(problem, file=sys.stderr)
         return 1
@@ -70,15 +81,15 @@ def check_startup(settings: Settings) -> None:
         raise StartupError(WEBHOOK_WITHOUT_SECRET)
 
 
-async def serve(settings: Settings, *, web: bool = True, stop: asyncio.Event | None = None) -> None:
+async def serve(settings: Settings, *, web: bool = True, stop: asyncio.Event | None = None, announce: str | None = None) -> None:
     """Run until ``stop`` (SIGINT or SIGTERM), then stop in the order of
-    :func:`_shut_down`."""
+    :func:`_shut_down`. ``announce``: said once the web server listens."""
     check_startup(settings)
     with only_bot(settings.database):
-        await _serve(settings, web=web, stop=stop)
+        await _serve(settings, web=web, stop=stop, announce=announce)
 
 
-async def _serve(settings: Settings, *, web: bool, stop: asyncio.Event | None) -> None:
+async def _serve(settings: Settings, *, web: bool, stop: asyncio.Event | None, announce: str | None = None) -> None:
     stop = stop or _stop_on_signals()
     bot = build(settings)
     telegram = await _start_telegram(settings, bot, stop) if settings.telegram_enabled else None
@@ -89,13 +100,18 @@ async def _serve(settings: Settings, *, web: bool, stop: asyncio.Event | None) -
     # a full collection takes a millisecond instead of a tenth of a second
     # that would hold every send in flight.
     gc.freeze()
-    outbox = asyncio.create_task(bot.outbox.run(), name="outbox")
-    bot.scheduler.start()
     server = None
     if web or webhook or whatsapp:  # WhatsApp only ever arrives by webhook
         server = _web_server(settings, bot, telegram.inbox if webhook else None, whatsapp)
+    outbox = asyncio.create_task(bot.outbox.run(), name="outbox")
+    bot.scheduler.start()
     serving = asyncio.create_task(server.serve(sockets=_listeners(settings)), name="web") if server else None
     try:
+        if announce and serving is not None:
+            while not server.started and not serving.done() and not stop.is_set():
+                await asyncio.sleep(0.05)
+            if server.started:
+                print(announce, file=sys.stderr, flush=True)
         await stop.wait()
     finally:
         await _shut_down(bot, telegram, whatsapp, server, serving, outbox)
@@ -203,7 +219,8 @@ def _web_server(settings: Settings, bot, telegram_inbox, whatsapp):
         from handlers.open311 import Open311Api
 
         open311 = Open311Api(GeoReport(bot.database, bot.engine.catalog))
-    app = create_app(bot, telegram_inbox, settings.telegram_webhook_secret, whatsapp, open311, dashboard(settings, bot))
+    app = create_app(bot, telegram_inbox, settings.telegram_webhook_secret, whatsapp, open311, dashboard(settings, bot),
+                     web_chat(settings, bot))
     config = uvicorn.Config(
         app, host=settings.web_host, port=settings.web_port, log_level="warning", lifespan="off",
         timeout_graceful_shutdown=GRACE_SECONDS,
@@ -214,13 +231,29 @@ def _web_server(settings: Settings, bot, telegram_inbox, whatsapp):
     return server
 
 
+def web_chat(settings: Settings, bot):
+    """The citizens' web chat, and its sender in the outbox (None with ``WEB_CHAT=off``)."""
+    if settings.web_chat == "off":
+        return None
+    from handlers.webchat import WebChat, WebChatSender
+
+    bot.outbox.add_sender(WebChatSender())
+    return WebChat(bot.engine, bot.database, chat_files(settings))
+
+
+def chat_files(settings: Settings):
+    from pathlib import Path
+
+    return Path(settings.data_dir) / "chat-files"
+
+
 def dashboard(settings: Settings, bot):
     from bot.dashboard import Dashboard, Sessions
 
     if not settings.dashboard_secret:
         log.warning("DASHBOARD_SECRET is empty: dashboard sessions end when this process stops, and other processes do not share them")
     sessions = Sessions(settings.dashboard_secret, secure=settings.web_url.startswith("https://"))
-    return Dashboard(bot.database, bot.engine.catalog, bot.engine.desk, sessions, settings.export_pseudonym_key)
+    return Dashboard(bot.database, bot.engine.catalog, bot.engine.desk, sessions, settings.export_pseudonym_key, chat_files(settings))
 
 
 def _listeners(settings: Settings) -> list[socket.socket] | None:

@@ -20,7 +20,7 @@ from urllib.parse import parse_qsl, urlencode
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import select
 from starlette.requests import Request as HttpRequest
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bot import exports
@@ -34,6 +34,7 @@ from handlers.staff.cards import age, card, department_name
 from handlers.staff.context import Desk, visible_to
 from handlers.request_body import read_body
 from handlers.staff.queue import searchable
+from handlers.webchat import FILE_PREFIX
 from storage import privacy, sign_in
 from storage.db import session_scope
 from storage.models import Caseworker, Department, Request, utcnow
@@ -50,8 +51,9 @@ ROLE_RANK = {"caseworker": 0, "supervisor": 1, "admin": 2}
 
 
 class Dashboard:
-    def __init__(self, database, catalog, desk, sessions: Sessions, export_key: str = ""):
+    def __init__(self, database, catalog, desk, sessions: Sessions, export_key: str = "", files: Path | None = None):
         self.database = database
+        self.files = files  # the web chat's photos (see handlers.webchat)
         self.catalog = catalog
         self.desk = desk  # the engine's staff desk: actions run through it
         self.sessions = sessions
@@ -65,6 +67,7 @@ class Dashboard:
             Route("/dashboard/signout", self.sign_out, methods=["POST"]),
             Route("/dashboard/queue", self.queue, methods=["GET"]),
             Route("/dashboard/requests/{code}", self.request_page, methods=["GET", "POST"]),
+            Route("/dashboard/requests/{code}/files/{name}", self.request_file, methods=["GET"]),
             Route("/dashboard/demand", self.demand, methods=["GET"]),
             Route("/dashboard/report", self.report, methods=["GET"]),
             Route("/dashboard/export/{table}.{fmt}", self.export, methods=["GET"]),
@@ -214,8 +217,22 @@ class Dashboard:
             if request is None or not desk.sees(request):
                 return None  # another department's request does not exist for them
             body, choices = card(desk, request, full=True)
-            return {"code": request.code, "card": body, "status": request.status, "finished": request.status in lifecycle.FINISHED,
+            files = [a["ref"].removeprefix(FILE_PREFIX) for a in request.attachments or [] if a.get("ref", "").startswith(FILE_PREFIX)]
+            return {"code": request.code, "card": body, "files": files, "status": request.status, "finished": request.status in lifecycle.FINISHED,
                     "statuses": [s for s in lifecycle.STATUSES if lifecycle.can_move(request.status, s)]}
+
+    async def request_file(self, request: HttpRequest) -> Response:
+        """A photo a citizen sent from the web chat, to staff who may see its request."""
+        found = await asyncio.to_thread(self._me, request)
+        if found is None:
+            return self._signed_out()
+        me, _csrf = found
+        name = request.path_params["name"]
+        data = await asyncio.to_thread(self._request, me, request.path_params["code"].upper())
+        path = self.files / name if self.files is not None else None
+        if data is None or name not in data["files"] or path is None or not path.is_file():
+            return self._page("error.html", me, http_status=404, message_key="dash_no_file")
+        return FileResponse(path, headers={"Cache-Control": "private, no-store"})
 
     def _act(self, me: Caseworker, code: str, form: dict) -> str:
         """Run the form's action as the desk command of this member of staff;
