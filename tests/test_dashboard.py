@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -264,3 +265,31 @@ def test_a_link_from_the_shell(tmp_path):
     assert re.search(r"^https://bot\.example\.org/dashboard/signin/[\w-]{30,}$", made.stdout.splitlines()[-1])
     missing = onewindow("staff", "link", "--name", "Nobody", cwd=tmp_path)
     assert missing.returncode == 2 and "No one on the staff is 'Nobody'" in missing.stderr
+
+
+async def test_visits_for_everyone_and_announcements_for_supervisors(app, engine, database, people):
+    from storage.models import Booking, Broadcast, Message, Visit
+
+    starts = utcnow().replace(microsecond=0) + timedelta(days=2)
+    with session_scope(database) as session:
+        visit = Visit(locality_id="uz-syr-boyovut-d-bekat", starts_at=starts, ends_at=starts + timedelta(hours=4), services=["passport_renewal"])
+        session.add(visit)
+        session.flush()
+        for number, status in enumerate(("booked", "came", "cancelled", "booked"), 1):
+            session.add(Booking(visit_id=visit.id, service_id="passport_renewal", number=number, status=status))
+        announcement = Broadcast(texts={"en": "Bazaar day in Bekat: the unit comes on Sunday"}, fallback="en", audience={}, status="queued", recipients=3)
+        session.add(announcement)
+        session.flush()
+        for n, status in enumerate(("sent", "sent", "failed")):
+            session.add(Message(direction="out", channel="console", address=f"console:c{n}", text="x", status=status, broadcast_id=announcement.id))
+    karim, _ = await signed_in(app, engine, "karim")
+    page = (await karim.get("/dashboard/visits")).text
+    local = starts.astimezone(ZoneInfo("Asia/Tashkent"))
+    assert "Bekat" in page and local.strftime("%d.%m.%Y %H:%M") in page
+    assert re.search(r'<td class="n">3</td><td class="n">1</td>', page)  # three booked (one of them came), one came; the cancelled one is not counted
+    assert (await karim.get("/dashboard/broadcasts")).status_code == 403
+    sofia, _ = await signed_in(app, engine, "sofia")
+    listed = (await sofia.get("/dashboard/broadcasts")).text
+    assert "Bazaar day in Bekat" in listed and re.search(r'<td class="n">3</td><td class="n">2</td><td class="n">1</td>', listed)
+    await karim.aclose()
+    await sofia.aclose()

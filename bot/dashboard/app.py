@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import io
 import uuid
+from collections import Counter
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
@@ -37,7 +38,7 @@ from handlers.staff.queue import searchable
 from handlers.webchat import FILE_PREFIX
 from storage import privacy, sign_in
 from storage.db import session_scope
-from storage.models import Caseworker, Department, Request, utcnow
+from storage.models import Booking, Broadcast, Caseworker, Department, Message, Request, Visit, utcnow
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE = 50
@@ -69,6 +70,8 @@ class Dashboard:
             Route("/dashboard/requests/{code}", self.request_page, methods=["GET", "POST"]),
             Route("/dashboard/requests/{code}/files/{name}", self.request_file, methods=["GET"]),
             Route("/dashboard/demand", self.demand, methods=["GET"]),
+            Route("/dashboard/visits", self.visits, methods=["GET"]),
+            Route("/dashboard/broadcasts", self.broadcasts, methods=["GET"]),
             Route("/dashboard/report", self.report, methods=["GET"]),
             Route("/dashboard/export/{table}.{fmt}", self.export, methods=["GET"]),
         ]
@@ -258,6 +261,52 @@ class Dashboard:
             rows = [(r.place_name(self.catalog, me.language), r.service_name(self.catalog, me.language) if r.service_id else "—",
                      r.bookings, r.open_requests, r.questions, r.subscribers) for r in demand_rows(db, self.catalog)]
         return self._page("demand.html", me, csrf=csrf, rows=rows)
+
+    async def visits(self, request: HttpRequest) -> Response:
+        """The mobile units' visits from a month ago on: where, when (local time), what, booked and came."""
+        found = await asyncio.to_thread(self._me, request)
+        if found is None:
+            return self._signed_out()
+        me, csrf = found
+        rows = await asyncio.to_thread(self._visits, me)
+        return self._page("visits.html", me, csrf=csrf, rows=rows)
+
+    def _visits(self, me: Caseworker) -> list[tuple]:
+        since = utcnow() - timedelta(days=30)
+        with session_scope(self.database) as db:
+            visits = list(db.exec(select(Visit).where(Visit.ends_at >= since).order_by(Visit.starts_at)))
+            counts = Counter((visit_id, status) for visit_id, status in db.exec(
+                select(Booking.visit_id, Booking.status).where(Booking.visit_id.in_([v.id for v in visits] or [0]))))
+        catalogue = self.catalog.services()
+        rows = []
+        for visit in visits:
+            place = self.catalog.localities.get(visit.locality_id)
+            zone = place.zone if place else timezone.utc
+            services = [catalogue.get(s).text("names", me.language) if catalogue.get(s) else s for s in visit.services or []]
+            rows.append((place.name(me.language) if place else visit.locality_id, visit.starts_at.astimezone(zone), visit.ends_at.astimezone(zone),
+                         ", ".join(services) or "—", visit.status, counts[(visit.id, "booked")] + counts[(visit.id, "came")],
+                         counts[(visit.id, "came")]))
+        return rows
+
+    async def broadcasts(self, request: HttpRequest) -> Response:
+        """The announcements, newest first, with how many went and how many failed (supervisors and admins)."""
+        found = await asyncio.to_thread(self._me, request)
+        if found is None:
+            return self._signed_out()
+        me, csrf = found
+        if ROLE_RANK[me.role] < ROLE_RANK["supervisor"]:
+            return self._page("error.html", me, http_status=403, message_key="dash_role", role="supervisor")
+        rows = await asyncio.to_thread(self._broadcasts, me)
+        return self._page("broadcasts.html", me, csrf=csrf, rows=rows)
+
+    def _broadcasts(self, me: Caseworker) -> list[tuple]:
+        with session_scope(self.database) as db:
+            items = list(db.exec(select(Broadcast).order_by(Broadcast.created_at.desc(), Broadcast.id.desc()).limit(100)))
+            outcomes = Counter((broadcast_id, status) for broadcast_id, status in db.exec(
+                select(Message.broadcast_id, Message.status).where(Message.broadcast_id.in_([b.id for b in items] or [0]))))
+        return [(b.id, b.created_at, b.created_by, b.status, b.urgent, b.send_at,
+                 (b.texts.get(me.language) or b.texts.get(b.fallback) or "")[:160], b.recipients,
+                 outcomes[(b.id, "sent")], outcomes[(b.id, "failed")] + outcomes[(b.id, "blocked")]) for b in items]
 
     async def report(self, request: HttpRequest) -> Response:
         found = await asyncio.to_thread(self._me, request)
