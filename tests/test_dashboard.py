@@ -218,7 +218,8 @@ async def test_the_desks_permissions_hold_on_the_page(app, engine, database, peo
 async def test_figures_pages_and_roles(app, engine, people):
     karim, _ = await signed_in(app, engine, "karim")
     report = await karim.get("/dashboard/report")
-    assert report.status_code == 200 and "Utilities" in report.text and "ID cards" not in report.text
+    figures = report.text.split('action="/dashboard/export"')[0]  # the export form lists every category to pick from
+    assert report.status_code == 200 and "Utilities" in figures and "ID cards" not in figures
     assert (await karim.get("/dashboard/demand")).status_code == 403
     dilnoza, _ = await signed_in(app, engine, "dilnoza")
     assert "Показатели" in (await dilnoza.get("/dashboard/report")).text
@@ -260,10 +261,12 @@ def test_a_link_from_the_shell(tmp_path):
     from tests.test_cli import onewindow
 
     assert onewindow("staff", "add", "--console", "nodira", "--role", "admin", "--name", "Nodira K.", cwd=tmp_path).returncode == 0
-    made = onewindow("staff", "link", "--name", "Nodira K.", cwd=tmp_path, env={"PUBLIC_URL": "https://bot.example.org/"})
+    made = onewindow("staff", "link", "Nodira K.", cwd=tmp_path, env={"PUBLIC_URL": "https://bot.example.org/"})
     assert made.returncode == 0, made.stderr
     assert re.search(r"^https://bot\.example\.org/dashboard/signin/[\w-]{30,}$", made.stdout.splitlines()[-1])
-    missing = onewindow("staff", "link", "--name", "Nobody", cwd=tmp_path)
+    by_address = onewindow("staff", "link", "--console", "nodira", cwd=tmp_path)
+    assert by_address.returncode == 0 and "/dashboard/signin/" in by_address.stdout
+    missing = onewindow("staff", "link", "Nobody", cwd=tmp_path)
     assert missing.returncode == 2 and "No one on the staff is 'Nobody'" in missing.stderr
 
 
@@ -293,3 +296,15 @@ async def test_visits_for_everyone_and_announcements_for_supervisors(app, engine
     assert "Bazaar day in Bekat" in listed and re.search(r'<td class="n">3</td><td class="n">2</td><td class="n">1</td>', listed)
     await karim.aclose()
     await sofia.aclose()
+
+
+async def test_the_report_pages_export_form_picks_requests(app, engine, people):
+    root, _ = await signed_in(app, engine, "root")
+    form = (await root.get("/dashboard/report")).text
+    assert 'action="/dashboard/export"' in form and 'name="personal"' in form
+    picked = await root.get("/dashboard/export", params={"table": "requests", "fmt": "csv", "category": "id_documents", "status": ""})
+    assert picked.status_code == 200 and people["passport"] in picked.text and people["water"] not in picked.text
+    karim, _ = await signed_in(app, engine, "karim")
+    assert 'name="personal"' not in (await karim.get("/dashboard/report")).text
+    await root.aclose()
+    await karim.aclose()

@@ -30,7 +30,7 @@ TWILIO_WHATSAPP_FROM. See .env.example for every setting.
 TRY_IN_A_BROWSER = """\
 Open {url}/chat in a browser to talk to the bot as a citizen (each browser is
 another citizen). For the staff's side: onewindow staff add --console NAME
---role admin, then onewindow staff link --name NAME opens the dashboard.
+--role admin --name NAME, then onewindow staff link NAME opens the dashboard.
 Or talk in this terminal instead: onewindow chat. Ctrl-C stops the bot.
 """
 CONSOLE_INSTEAD = "Opening the console chat instead: you are a citizen writing to the bot.\n"

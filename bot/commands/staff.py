@@ -3,7 +3,7 @@
     onewindow staff add --telegram 123456789 --role admin --name "Nodira K."
     onewindow staff add --console karim --role caseworker --department utilities
     onewindow staff add --console karim --role supervisor --update   # change someone already on the staff
-    onewindow staff link --name "Nodira K."                          # a one-time link to the web dashboard
+    onewindow staff link "Nodira K."                                 # a one-time link to the web dashboard
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ help = "add or list staff (caseworkers, supervisors, admins), or give one a sign
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("action", choices=["add", "list", "link"])
+    parser.add_argument("who", nargs="?", help="link: the person's name (or --telegram, --console, --address)")
     who = parser.add_mutually_exclusive_group()
     who.add_argument("--telegram", metavar="USER_ID", help="their Telegram user id (a number)")
     who.add_argument("--console", metavar="NAME", help="their name in `onewindow chat --staff NAME`")
@@ -78,9 +79,10 @@ def _link(session, args: argparse.Namespace, web_url: str) -> int:
     """A one-time sign-in link (ten minutes) for someone on the staff, found by name or address."""
     address = f"telegram:{args.telegram}" if args.telegram else f"console:{args.console}" if args.console else args.address
     active = select(Caseworker).where(Caseworker.active)
-    people = list(session.exec(active.where(Caseworker.address == address) if address else active.where(Caseworker.name == (args.name or ""))))
+    name = args.who or args.name or ""
+    people = list(session.exec(active.where(Caseworker.address == address) if address else active.where(Caseworker.name == name)))
     if len(people) != 1:
-        who = address or args.name
+        who = address or name
         problem = f"No one on the staff is {who!r}" if not people else f"{len(people)} people on the staff are called {who!r}; say who by address"
         print(f"{problem} (see: onewindow staff list).", file=sys.stderr)
         return 2

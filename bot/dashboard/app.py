@@ -74,6 +74,7 @@ class Dashboard:
             Route("/dashboard/broadcasts", self.broadcasts, methods=["GET"]),
             Route("/dashboard/report", self.report, methods=["GET"]),
             Route("/dashboard/export/{table}.{fmt}", self.export, methods=["GET"]),
+            Route("/dashboard/export", self.export, methods=["GET"]),  # the report page's form: ?table=&fmt=
         ]
 
     # -- signing in and out ---------------------------------------------------
@@ -324,14 +325,21 @@ class Dashboard:
         with session_scope(self.database) as db:
             names = self._names(db, me)
         groups = {group: [(names[group](key), figures) for key, figures in keys.items()] for group, keys in result.by.items()}
-        return {"total": result.total, "groups": groups, "personal_allowed": me.role == "admin", "export_key": self.export_key is not None}
+        with session_scope(self.database) as db:
+            desk = self._desk(db, me)
+            departments = [(d.id, department_name(desk, d.id)) for d in db.exec(select(Department).order_by(Department.id))
+                           if _departments_of(me) is None or d.id in _departments_of(me)]
+        return {"total": result.total, "groups": groups, "personal_allowed": me.role == "admin", "export_key": self.export_key is not None,
+                "statuses": lifecycle.STATUSES, "departments": departments,
+                "categories": [(c.id, c.name(me.language)) for c in self.catalog.categories]}
 
     async def export(self, request: HttpRequest) -> Response:
         found = await asyncio.to_thread(self._me, request)
         if found is None:
             return self._signed_out()
         me, _csrf = found
-        table, fmt = request.path_params["table"], request.path_params["fmt"]
+        table = request.path_params.get("table") or request.query_params.get("table", "")
+        fmt = request.path_params.get("fmt") or request.query_params.get("fmt", "")
         if table not in exports.TABLES or fmt not in ("csv", "xlsx"):
             return self._page("error.html", me, http_status=404, message_key="dash_no_export")
         if table == "broadcasts" and ROLE_RANK[me.role] < ROLE_RANK["supervisor"]:
