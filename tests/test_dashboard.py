@@ -89,6 +89,7 @@ async def test_a_link_from_the_bot_signs_in_once(app, engine, people):
         overview = await client.get("/dashboard")
         assert overview.status_code == 200 and "Karim · caseworker" in overview.text
         assert 'name="viewport"' in overview.text  # made for a phone too
+        assert "default-src 'none'" in overview.headers["content-security-policy"] and overview.headers["cache-control"] == "no-store"
     async with browser(app) as stranger:
         used = await stranger.post(link)
         assert used.status_code == 403 and "expired or was already used" in used.text

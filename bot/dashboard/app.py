@@ -49,6 +49,10 @@ ACTIONS = {  # a form's action -> the desk command and the fields it takes, in o
     "status": ("status", ("status", "text")), "assign": ("assign", ("who",)), "take": ("take", ()), "reopen": ("reopen", ()),
 }
 ROLE_RANK = {"caseworker": 0, "supervisor": 1, "admin": 2}
+HEADERS = {  # no caching of personal data, no framing, no script at all, links that do not leak the page's address
+    "Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'",
+}
 
 
 class Dashboard:
@@ -427,8 +431,7 @@ class Dashboard:
         language = me.language if me else "en"
         page = self.templates.get_template(name).render(
             t=lambda key, **kw: text(language, key, **kw), me=me, language=language, role_rank=ROLE_RANK, **values)
-        return HTMLResponse(page, status_code=http_status, headers={"Cache-Control": "no-store", "X-Frame-Options": "DENY",
-                                                              "Referrer-Policy": "no-referrer"})
+        return HTMLResponse(page, status_code=http_status, headers=HEADERS)
 
 
 async def _form(request: HttpRequest) -> dict[str, str]:
