@@ -87,10 +87,10 @@ async def chat(settings: Settings, user: str, language: str | None = None, lines
     bot = build(settings, {"console": sender})
     bot.outbox.addresses = [f"{CHANNEL}:{user}"]  # this terminal's person only: others' messages wait for their own terminals
     sender.files = file_for_upload(bot.database)
-    print(banner.format(user=user), file=out, flush=True)
     try:
         while await bot.outbox.deliver_due():  # what waited for this person while their terminal was closed
             pass
+        print(banner.format(user=user), file=out, flush=True)
         while True:
             if lines is sys.stdin and sys.stdin.isatty():
                 print("> ", end="", file=out, flush=True)
