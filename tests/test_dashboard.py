@@ -308,3 +308,18 @@ async def test_the_report_pages_export_form_picks_requests(app, engine, people):
     assert 'name="personal"' not in (await karim.get("/dashboard/report")).text
     await root.aclose()
     await karim.aclose()
+
+
+async def test_before_signing_in_the_page_speaks_the_browsers_language(app, engine, people):
+    link = link_from_the_bot(engine, "sofia")
+    async with browser(app) as client:
+        client.headers["Accept-Language"] = "es-AR,es;q=0.9"
+        assert "<button>Entrar</button>" in (await client.get(link)).text
+        assert "Envíe /dashboard al bot" in (await client.get("/dashboard")).text
+        await client.post(link)
+        assert "Sofía · supervisor" in (await client.get("/dashboard")).text
+    dilnoza, _ = await signed_in(app, engine, "dilnoza")
+    assert "Dilnoza · специалист" in (await dilnoza.get("/dashboard")).text
+    refused = await dilnoza.get("/dashboard/demand")
+    assert refused.status_code == 403 and "руководитель" in refused.text
+    await dilnoza.aclose()

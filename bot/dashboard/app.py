@@ -29,7 +29,7 @@ from bot.dashboard.sessions import COOKIE, Sessions, csrf_ok
 from bot.demand import demand_rows
 from bot.figures import summary
 from flows import lifecycle, search
-from flows.i18n import text
+from flows.i18n import supported, text
 from flows.messages import Incoming
 from handlers.staff.cards import age, card, department_name
 from handlers.staff.context import Desk, visible_to
@@ -86,11 +86,11 @@ class Dashboard:
     async def sign_in(self, request: HttpRequest) -> Response:
         """GET shows a button (link previews must not use the link up); POST takes it."""
         if request.method == "GET":
-            return self._page("signin.html", None, http_status=200, token=request.path_params["token"])
+            return self._page("signin.html", None, http_status=200, token=request.path_params["token"], language=_browser_language(request))
         token = request.path_params["token"]
         caseworker_id = await asyncio.to_thread(self._redeem, token)
         if caseworker_id is None:
-            return self._page("signed_out.html", None, http_status=403, gone=True)
+            return self._page("signed_out.html", None, http_status=403, gone=True, language=_browser_language(request))
         _session, cookie = self.sessions.new(caseworker_id)
         response = RedirectResponse("/dashboard", status_code=303)
         response.set_cookie(COOKIE, cookie, **self.sessions.cookie_settings())
@@ -104,7 +104,7 @@ class Dashboard:
         session = self.sessions.read(request.cookies.get(COOKIE))
         form = await _form(request)
         if session is not None and not csrf_ok(session, form.get("csrf")):
-            return self._page("error.html", None, http_status=403, message_key="dash_csrf")
+            return self._page("error.html", None, http_status=403, message_key="dash_csrf", language=_browser_language(request))
         response = RedirectResponse("/dashboard", status_code=303)
         response.delete_cookie(COOKIE, path="/dashboard")
         return response
@@ -121,15 +121,15 @@ class Dashboard:
             db.expunge(me)
         return me, session.csrf
 
-    def _signed_out(self) -> Response:
-        return self._page("signed_out.html", None, http_status=401, gone=False)
+    def _signed_out(self, request: HttpRequest) -> Response:
+        return self._page("signed_out.html", None, http_status=401, gone=False, language=_browser_language(request))
 
     # -- pages ------------------------------------------------------------------
 
     async def overview(self, request: HttpRequest) -> Response:
         found = await asyncio.to_thread(self._me, request)
         if found is None:
-            return self._signed_out()
+            return self._signed_out(request)
         me, csrf = found
         data = await asyncio.to_thread(self._overview, me)
         return self._page("overview.html", me, csrf=csrf, **data)
@@ -157,7 +157,7 @@ class Dashboard:
     async def queue(self, request: HttpRequest) -> Response:
         found = await asyncio.to_thread(self._me, request)
         if found is None:
-            return self._signed_out()
+            return self._signed_out(request)
         me, csrf = found
         wanted = {k: request.query_params.get(k, "").strip() for k in ("status", "category", "department", "area", "who", "q", "page")}
         data = await asyncio.to_thread(self._queue, me, wanted)
@@ -204,7 +204,7 @@ class Dashboard:
     async def request_page(self, request: HttpRequest) -> Response:
         found = await asyncio.to_thread(self._me, request)
         if found is None:
-            return self._signed_out()
+            return self._signed_out(request)
         me, csrf = found
         code = request.path_params["code"].upper()
         answer = None
@@ -233,7 +233,7 @@ class Dashboard:
         """A photo a citizen sent from the web chat, to staff who may see its request."""
         found = await asyncio.to_thread(self._me, request)
         if found is None:
-            return self._signed_out()
+            return self._signed_out(request)
         me, _csrf = found
         name = request.path_params["name"]
         data = await asyncio.to_thread(self._request, me, request.path_params["code"].upper())
@@ -258,7 +258,7 @@ class Dashboard:
     async def demand(self, request: HttpRequest) -> Response:
         found = await asyncio.to_thread(self._me, request)
         if found is None:
-            return self._signed_out()
+            return self._signed_out(request)
         me, csrf = found
         if ROLE_RANK[me.role] < ROLE_RANK["supervisor"]:
             return self._page("error.html", me, http_status=403, message_key="dash_role", role="supervisor")
@@ -271,7 +271,7 @@ class Dashboard:
         """The mobile units' visits from a month ago on: where, when (local time), what, booked and came."""
         found = await asyncio.to_thread(self._me, request)
         if found is None:
-            return self._signed_out()
+            return self._signed_out(request)
         me, csrf = found
         rows = await asyncio.to_thread(self._visits, me)
         return self._page("visits.html", me, csrf=csrf, rows=rows)
@@ -297,7 +297,7 @@ class Dashboard:
         """The announcements, newest first, with how many went and how many failed (supervisors and admins)."""
         found = await asyncio.to_thread(self._me, request)
         if found is None:
-            return self._signed_out()
+            return self._signed_out(request)
         me, csrf = found
         if ROLE_RANK[me.role] < ROLE_RANK["supervisor"]:
             return self._page("error.html", me, http_status=403, message_key="dash_role", role="supervisor")
@@ -316,7 +316,7 @@ class Dashboard:
     async def report(self, request: HttpRequest) -> Response:
         found = await asyncio.to_thread(self._me, request)
         if found is None:
-            return self._signed_out()
+            return self._signed_out(request)
         me, csrf = found
         start, end = _period(request.query_params.get("from"), request.query_params.get("to"))
         data = await asyncio.to_thread(self._report, me, start, end)
@@ -340,7 +340,7 @@ class Dashboard:
     async def export(self, request: HttpRequest) -> Response:
         found = await asyncio.to_thread(self._me, request)
         if found is None:
-            return self._signed_out()
+            return self._signed_out(request)
         me, _csrf = found
         table = request.path_params.get("table") or request.query_params.get("table", "")
         fmt = request.path_params.get("fmt") or request.query_params.get("fmt", "")
@@ -427,11 +427,16 @@ class Dashboard:
             "locality": lambda k: self.catalog.localities[k].name(me.language) if k in self.catalog.localities else text(me.language, "dash_none"),
         }
 
-    def _page(self, name: str, me: Caseworker | None, *, http_status: int = 200, **values) -> HTMLResponse:
-        language = me.language if me else "en"
+    def _page(self, name: str, me: Caseworker | None, *, http_status: int = 200, language: str | None = None, **values) -> HTMLResponse:
+        """A page in the staff member's language (before signing in: the browser's)."""
+        language = me.language if me else language or "en"
         page = self.templates.get_template(name).render(
             t=lambda key, **kw: text(language, key, **kw), me=me, language=language, role_rank=ROLE_RANK, **values)
         return HTMLResponse(page, status_code=http_status, headers=HEADERS)
+
+
+def _browser_language(request: HttpRequest) -> str:
+    return supported(request.headers.get("accept-language", "").split(",")[0].split(";")[0].strip()) or "en"
 
 
 async def _form(request: HttpRequest) -> dict[str, str]:
