@@ -96,7 +96,7 @@ async def test_a_link_from_the_bot_signs_in_once(app, engine, people):
         assert (await stranger.get("/dashboard")).status_code == 401
 
 
-async def test_an_expired_or_made_up_link_is_refused(app, database, people):
+async def test_an_expired_or_made_up_link_is_refused(app, engine, database, people):
     with session_scope(database) as session:
         karim = session.exec(select(Caseworker).where(Caseworker.name == "Karim")).one()
         old = sign_in.issue(session.connection(), karim.id, now=utcnow() - timedelta(minutes=11))
@@ -104,6 +104,11 @@ async def test_an_expired_or_made_up_link_is_refused(app, database, people):
         assert (await client.post(f"/dashboard/signin/{old}")).status_code == 403
         assert (await client.post("/dashboard/signin/made-up-token")).status_code == 403
         assert (await client.get("/dashboard")).status_code == 401
+    fresh = link_from_the_bot(engine, "karim")
+    with session_scope(database) as session:  # removed from the staff after the link was sent
+        session.exec(select(Caseworker).where(Caseworker.name == "Karim")).one().active = False
+    async with browser(app) as client:
+        assert (await client.post(fresh)).status_code == 403
 
 
 async def test_a_forged_cookie_or_someone_removed_from_the_staff_gets_nothing(app, engine, database, people):
