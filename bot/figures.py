@@ -71,9 +71,8 @@ def summary(conn: Connection, catalog: Catalog, start: datetime, end: datetime, 
         grouped["category"].setdefault(row.category_id, []).append(row)
         grouped["department"].setdefault(row.department_id or "", []).append(row)
         grouped["locality"].setdefault(area_of(catalog, row.locality_id), []).append(row)
-    figures = lambda some: measure(some, reopened, catalog, now)  # noqa: E731
-    by = {group: {key: figures(some) for key, some in sorted(keys.items())} for group, keys in grouped.items()}
-    return Summary(start, end, figures(rows), by)
+    by = {group: {key: measure(some, reopened, catalog, now) for key, some in sorted(keys.items())} for group, keys in grouped.items()}
+    return Summary(start, end, measure(rows, reopened, catalog, now), by)
 
 
 def area_of(catalog: Catalog, locality_id: str | None) -> str:

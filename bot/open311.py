@@ -136,10 +136,11 @@ class GeoReport:
             if statuses:
                 if not set(statuses) <= {"open", "closed"}:
                     raise Open311Error(400, "status is open or closed")
-                if statuses == ["open"] or set(statuses) == {"open"}:
+                if set(statuses) == {"open"}:
                     chosen = chosen.where(table.c.status.in_(sorted(lifecycle.OPEN)))
                 elif set(statuses) == {"closed"}:
                     chosen = chosen.where(table.c.status.not_in(sorted(lifecycle.OPEN)))
+                # both: every status
         chosen = chosen.order_by(table.c.created_at.desc(), table.c.id.desc()).limit(MAX_REQUESTS)
         with self.database.connect() as conn:
             rows = conn.execute(chosen).all()

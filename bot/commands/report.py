@@ -129,9 +129,16 @@ def _csv_values(figures: Figures) -> list:
             for column in COLUMNS]
 
 
+def _hours(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} h"
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
 def _line(name: str, f: Figures) -> str:
-    hours = lambda v: "—" if v is None else f"{v:.1f} h"  # noqa: E731
-    share = lambda v: "—" if v is None else f"{v:.0%}"  # noqa: E731
+    hours, share = _hours, _share
     return (f"{name[:44]:<44} {f.requests:>6} {f.open:>5} {f.past_target:>5} {hours(f.first_response_hours):>9} "
             f"{share(f.first_response_on_time):>8} {hours(f.resolution_hours):>9} {share(f.resolution_on_time):>8} "
             f"{share(f.reopen_rate):>7} {share(f.csat):>5} {f.rated:>6}")
