@@ -196,13 +196,15 @@ class FakeTwilio:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}"
 
-    def fail_next(self, status: int, code: int, message: str = "error") -> None:
-        """Answer the next request with this error instead of accepting it."""
-        self._errors.append((status, code, message))
+    def fail_next(self, status: int, code: int, message: str = "error", *, problem: bool = False, detail: str | None = None) -> None:
+        """Answer the next request with this error instead of accepting it;
+        ``problem``: in RFC 9457 form (``type``, ``title``, ``status``,
+        ``code``, and ``detail`` when given), as Twilio's newer APIs answer."""
+        self._errors.append((status, code, message, problem, detail))
 
     def down(self, status: int, code: int, message: str = "Service unavailable") -> None:
         """Answer every request with this error until :meth:`up`."""
-        self._outage = (status, code, message)
+        self._outage = (status, code, message, False, None)
 
     def up(self) -> None:
         self._outage = None
@@ -232,9 +234,9 @@ class FakeTwilio:
             self.requests.append(Recorded(params, problems, 400))
             return 400, _error(400, 21602 if "Body" in " ".join(problems) else 20001, "; ".join(problems))
         if self._errors or self._outage:
-            status, code, message = self._outage or self._errors.pop(0)
+            status, code, message, problem, detail = self._outage or self._errors.pop(0)
             self.requests.append(Recorded(params, [], status))
-            return status, _error(status, code, message)
+            return status, _problem(status, code, message, detail) if problem else _error(status, code, message)
         sid = new_sid("MM" if "MediaUrl" in params else "SM")
         self.requests.append(Recorded(params, [], 201, sid))
         return 201, self._resource(sid, {k: v[0] for k, v in params.items()})
@@ -304,6 +306,12 @@ class FakeTwilio:
 
 def _error(status: int, code: int, message: str) -> dict:
     return {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status}
+
+
+def _problem(status: int, code: int, title: str, detail: str | None) -> dict:
+    """RFC 9457 problem details, the form the twilio library reads as a TwilioServiceException."""
+    problem = {"type": f"https://www.twilio.com/docs/errors/{code}", "title": title, "status": status, "code": code}
+    return problem | ({"detail": detail} if detail is not None else {})
 
 
 @pytest.fixture

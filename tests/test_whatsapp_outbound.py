@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from sqlmodel import select
 
 from bot.engine import outbound_values
 from flows.messages import Outgoing
@@ -61,6 +62,7 @@ async def test_inside_the_window_a_long_answer_goes_free_form_in_pieces(bot):
     sent = await bot.deliver()
     assert len(sent) == 2 and all(len(r.body) <= 1600 for r in sent)
     assert {(r.form["From"], r.to) for r in sent} == {(OUR_NUMBER, ROSA)}
+    assert not any("MessagingServiceSid" in r.form for r in sent)  # a number sends as itself
     assert message(bot.database, message_id).external_id == sent[-1].sid  # reports follow the last piece
     assert bot.twilio.problems == []
 
@@ -238,3 +240,95 @@ def test_a_template_variable_is_one_line_of_at_most_1000_characters(length):
     flat = " ".join(body.split())
     assert "\n" not in value and len(value) == min(len(flat), MAX_VARIABLE)
     assert value == flat if len(flat) <= MAX_VARIABLE else (value == flat[: MAX_VARIABLE - 1] + "…")
+
+
+@pytest.mark.parametrize("status, code, detail, expected", [
+    (400, 21211, "The number is not on WhatsApp", "failed"),
+    (400, 21610, "The recipient opted out", "blocked"),  # sorted by Twilio's code: the contact is blocked
+    (503, 20500, None, "retry"),  # sorted by the HTTP status
+])
+async def test_an_error_in_problem_form_is_sorted_like_any_other(bot, status, code, detail, expected):
+    """Twilio's newer answers (RFC 9457: type, title, status, code, detail) come as another exception."""
+    message_id = queue(bot.database, "Hola")
+    bot.twilio.fail_next(status, code, "Twilio says no", problem=True, detail=detail)
+    await bot.deliver()
+    row = message(bot.database, message_id)
+    assert row.status == ("failed" if expected == "blocked" else expected)
+    assert row.error == f"Twilio {code}: Twilio says no {detail or ''}".strip()
+    with session_scope(bot.database) as session:
+        assert (session.get(Identity, ROSA).blocked_at is not None) == (expected == "blocked")
+
+
+async def test_twilio_out_of_reach_is_logged_by_the_kind_of_failure(bot, caplog):
+    sender = bot.bot.outbox.senders["whatsapp"]
+    sender.client.http_client.base_url = "http://127.0.0.1:9"  # nothing listens there
+    queue(bot.database, "Hola")
+    with caplog.at_level(logging.INFO):
+        await bot.deliver()
+    assert any("ConnectError" in record.getMessage() for record in caplog.records)
+    with session_scope(bot.database) as session:
+        [row] = session.exec(select(Message).where(Message.direction == "out", Message.text == "Hola")).all()
+        assert row.status == "retry" and row.error.startswith("ConnectError: ")
+
+
+async def test_a_file_goes_as_a_link_to_it(bot):
+    """WhatsApp attaches only what Twilio can fetch: the citizen's file (/mydata) goes as its one-time link."""
+    message_id = queue(bot.database, "Aquí están sus datos.", document="tok-123")
+    [sent] = await bot.deliver()
+    assert sent.body == "Aquí están sus datos.\nhttps://bot.example.org/onewindow/mydata/tok-123"
+    assert message(bot.database, message_id).status == "sent"
+
+
+async def test_without_a_public_address_a_file_fails_with_the_reason(fake_twilio):  # noqa: F811
+    client = twilio_client(ACCOUNT_SID, AUTH_TOKEN, fake_twilio.url)
+    sender = WhatsAppSender(client, last_inbound=lambda address: utcnow(), sender=OUR_NUMBER)
+    result = await sender.send(Outgoing(ROSA, "Aquí están sus datos.", document="tok-123"))
+    assert result == SendResult.failed("no public URL (TWILIO_PUBLIC_URL) to link the file from")
+    assert fake_twilio.requests == []
+    await client.http_client.close()
+
+
+async def test_the_window_closes_at_exactly_24_hours(fake_twilio):  # noqa: F811
+    now = utcnow()
+    client = twilio_client(ACCOUNT_SID, AUTH_TOKEN, fake_twilio.url)
+    for wrote, kind in ((timedelta(hours=24) - timedelta(seconds=1), "Body"), (timedelta(hours=24), "ContentSid")):
+        sender = WhatsAppSender(client, last_inbound=lambda address, wrote=wrote: now - wrote, sender=OUR_NUMBER,
+                                templates=TEMPLATES, clock=lambda: now)
+        assert (await sender.send(Outgoing(ROSA, "Hola", template="reply", template_variables={"1": "A", "2": "B"}))).status == "sent"
+        assert kind in fake_twilio.requests[-1].form
+    await client.http_client.close()
+
+
+def test_a_sender_needs_a_number_or_a_messaging_service_and_takes_its_pace(caplog):
+    client = twilio_client(ACCOUNT_SID, AUTH_TOKEN, "http://127.0.0.1:9")
+    with pytest.raises(ValueError, match=r"^a WhatsApp sender \(TWILIO_WHATSAPP_FROM\) or TWILIO_MESSAGING_SERVICE_SID is needed$"):
+        WhatsAppSender(client, last_inbound=lambda address: None)
+    assert WhatsAppSender(client, last_inbound=lambda address: None, sender=OUR_NUMBER).per_second == 10.0
+    assert WhatsAppSender(client, last_inbound=lambda address: None, sender=OUR_NUMBER, per_second=3).per_second == 3
+    with caplog.at_level(logging.WARNING):
+        WhatsAppSender(client, last_inbound=lambda address: None, sender=OUR_NUMBER,
+                       templates={"reply": "HX" + "ab" * 16, "status": "my-status-template"})
+    warned = [r.getMessage() for r in caplog.records if "WHATSAPP_TEMPLATES" in r.getMessage()]
+    assert len(warned) == 1 and "'my-status-template' for 'status'" in warned[0]
+
+
+async def test_a_twilio_that_never_answers_is_given_up_on_and_retried():
+    """A connection that is accepted and then silent must not hold the outbox: the request times out."""
+    import asyncio
+    import socket
+
+    from handlers.whatsapp_sender import HttpxTwilioClient
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    host, port = silent.getsockname()
+    client = twilio_client(ACCOUNT_SID, AUTH_TOKEN)
+    client.http_client = HttpxTwilioClient(f"http://{host}:{port}", timeout=0.3)
+    sender = WhatsAppSender(client, last_inbound=lambda address: utcnow(), sender=OUR_NUMBER)
+    try:
+        result = await asyncio.wait_for(sender.send(Outgoing(ROSA, "Hola")), timeout=10)
+        assert result.status == "retry" and result.code == "ReadTimeout"
+    finally:
+        await client.http_client.close()
+        silent.close()
