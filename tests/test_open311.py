@@ -424,6 +424,12 @@ async def test_caseworkers_see_how_to_reach_an_api_reporter_and_are_told_there_i
     assert "Mañana va la cuadrilla" not in " ".join(m.text for m in _outbox(database))
     obras.send("/inbox")
     assert code in obras.text
+    from storage.privacy import anonymize_request
+
+    with session_scope(database) as session:  # its retention period ran out
+        anonymize_request(session, session.exec(select(Request).where(Request.code == code)).one(), "system", "retention")
+    jefa.send(f"/show {code}")
+    assert "5550134" not in jefa.text and "rosa.benitez" not in jefa.text
 
 
 def _outbox(database):

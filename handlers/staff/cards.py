@@ -62,7 +62,8 @@ def _left_contacts(desk, citizen: Citizen) -> list[str]:
 def card(desk, request: Request, *, full: bool = False) -> tuple[str, list[Choice]]:
     """The request, the citizen's words and files, and (``full``) its history."""
     citizen = desk.citizen(request)
-    contacts = [request.address] if request.address else _left_contacts(desk, citizen)
+    # An anonymized request keeps no contact, whatever its citizen left for other requests.
+    contacts = [request.address] if request.address else [] if request.anonymized_at else _left_contacts(desk, citizen)
     contact = ", ".join(c if desk.at_least("supervisor") else mask(c) for c in contacts) or mask(None)
     lines = [line(desk, request), f"{citizen.display_name or '—'} · {contact} · {citizen.language or '?'}"]
     if request.department_id:
