@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from flows.i18n import guess_language
+from flows.i18n import guess_language, language_from_words, named_language, supported
 from storage.db import session_scope
 from storage.models import Citizen, Request
 from tests.conversation import Chat
@@ -130,3 +130,29 @@ def test_a_description_that_mentions_a_language_stays_a_description(engine, data
     assert "Язык" not in chat.text
     with session_scope(database) as session:
         assert session.exec(select(Citizen)).one().language == "en"
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("Ўзбекча", "uz-Cyrl"), ("ўзбек", "uz-Cyrl"), ("узбекча", "uz-Cyrl"),  # Cyrillic letters: the Cyrillic Uzbek
+    ("ozbekcha", "uz"), ("russkiy", "ru"), ("Espanol", "es"), ("English", "en"), ("Русский", "ru"), ("nemis", None),
+])
+def test_a_language_named_in_words(typed, expected):
+    assert language_from_words(typed) == expected
+
+
+@pytest.mark.parametrize("tag, expected", [
+    ("es_AR", "es"), ("es-AR", "es"), ("ru-RU", "ru"), ("uz-Latn", "uz"), ("uz-UZ", "uz"), ("uz_Cyrl", "uz-Cyrl"),
+    ("uz-Cyrl-UZ", "uz-Cyrl"), ("UZ-CYRL", "uz-Cyrl"), ("sr-Cyrl", None), ("pt-BR", None), ("", None), (None, None),
+])
+def test_a_device_language_tag_maps_to_one_we_speak(tag, expected):
+    assert supported(tag) == expected
+
+
+@pytest.mark.parametrize("typed, expected", [
+    ("ingls", "en"),  # five letters: long enough to be read with a typo
+    ("enflish", "en"), ("rusakiy", "ru"),  # one letter wrong in seven: as far as a typo may go
+    ("ingl", None), ("russ", None),  # four letters: too short to guess from
+    ("in english", None),
+])
+def test_a_language_name_with_a_typo(typed, expected):
+    assert named_language(typed) == expected
