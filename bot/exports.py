@@ -11,11 +11,13 @@ the same in every export made with the same key, not reversible without it.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import hmac
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TextIO
 
 from sqlmodel import select
 
@@ -208,3 +210,31 @@ def _audience_words(kept: dict, audience: dict) -> str:
 
 
 TABLES = {"requests": requests, "events": events, "messages": messages, "broadcasts": broadcasts}
+PERSONAL_EXPORT = "export {table} with personal data"  # the audit trail's words for taking personal data out
+
+
+def write_csv(out: TextIO, columns: list[str], rows: Iterable[list]) -> int:
+    """The table into ``out``, an open text file; how many rows."""
+    writer = csv.writer(out)
+    writer.writerow(columns)
+    count = 0
+    for row in rows:
+        writer.writerow(row)
+        count += 1
+    return count
+
+
+def write_xlsx(target, title: str, columns: list[str], rows: Iterable[list]) -> int:
+    """The table as one sheet into ``target`` (a path or a binary file),
+    streamed: a year of messages does not sit in memory. How many rows."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title)
+    sheet.append(columns)
+    count = 0
+    for row in rows:
+        sheet.append(row)
+        count += 1
+    book.save(target)
+    return count

@@ -6,23 +6,20 @@ copy of the database does not hand out working keys.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from storage.models import ApiKey, utcnow
+from storage.tokens import token_hash
 
-
-def _hash(key: str) -> str:
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 def add(database: Engine, name: str) -> tuple[ApiKey, str]:
     """A new key for the client ``name``: the row, and the key itself (shown once)."""
     key = secrets.token_urlsafe(32)
-    row = {"name": name.strip()[:200], "key_hash": _hash(key), "created_at": utcnow()}
+    row = {"name": name.strip()[:200], "key_hash": token_hash(key), "created_at": utcnow()}
     with database.begin() as conn:
         row["id"] = conn.execute(ApiKey.__table__.insert().returning(ApiKey.__table__.c.id), row).scalar_one()
     return ApiKey(**row), key
@@ -52,7 +49,7 @@ def check(database: Engine, key: str) -> ApiKey | None:
     table = ApiKey.__table__
     with database.begin() as conn:
         row = conn.execute(
-            update(table).where(table.c.key_hash == _hash(key), table.c.revoked_at.is_(None))
+            update(table).where(table.c.key_hash == token_hash(key), table.c.revoked_at.is_(None))
             .values(last_used_at=utcnow()).returning(*table.c)
         ).first()
     return ApiKey(**row._mapping) if row else None

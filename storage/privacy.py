@@ -23,7 +23,6 @@ their words replaced by :data:`ERASED`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import secrets
@@ -35,6 +34,7 @@ from sqlmodel import Session, select
 from storage.models import (
     AuditEntry, Citizen, Conversation, DataExport, Identity, Locality, Message, NamedPlace, Request, RequestEvent, utcnow,
 )
+from storage.tokens import token_hash
 
 ERASED = "[erased]"
 ANONYMIZED_ADDRESS = ""
@@ -130,7 +130,7 @@ def new_export(session: Session, citizen_id: int, now: datetime | None = None, v
     """A fresh token for the citizen's file; only its hash is stored."""
     now = now or utcnow()
     token = secrets.token_urlsafe(24)
-    session.add(DataExport(token_hash=_hash(token), citizen_id=citizen_id, created_at=now, expires_at=now + valid))
+    session.add(DataExport(token_hash=token_hash(token), citizen_id=citizen_id, created_at=now, expires_at=now + valid))
     return token
 
 
@@ -141,7 +141,7 @@ def take_export(session: Session, token: str, now: datetime | None = None, *, li
     expires. An upload (the token never left the server) works whenever the
     message goes out, unless the citizen has been erased meanwhile."""
     now = now or utcnow()
-    export = session.get(DataExport, _hash(token), with_for_update=True) if token else None
+    export = session.get(DataExport, token_hash(token), with_for_update=True) if token else None
     if export is None or (link and (export.expires_at <= now or export.used_at is not None)):
         return None
     if link:
@@ -151,9 +151,6 @@ def take_export(session: Session, token: str, now: datetime | None = None, *, li
     body = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
     return f"my-data-{now:%Y-%m-%d}.json", body
 
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 # -- taking it away --------------------------------------------------------------

@@ -3,7 +3,6 @@ taken once, within ten minutes."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 
@@ -11,12 +10,10 @@ from sqlalchemy import insert, update
 from sqlalchemy.engine import Connection
 
 from storage.models import Caseworker, SignInLink, utcnow
+from storage.tokens import token_hash
 
 VALID = timedelta(minutes=10)
 
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def issue(conn: Connection, caseworker_id: int, now: datetime | None = None) -> str:
@@ -24,7 +21,7 @@ def issue(conn: Connection, caseworker_id: int, now: datetime | None = None) -> 
     now = now or utcnow()
     token = secrets.token_urlsafe(24)
     conn.execute(insert(SignInLink.__table__), {
-        "token_hash": _hash(token), "caseworker_id": caseworker_id, "created_at": now, "expires_at": now + VALID,
+        "token_hash": token_hash(token), "caseworker_id": caseworker_id, "created_at": now, "expires_at": now + VALID,
     })
     return token
 
@@ -35,7 +32,7 @@ def redeem(conn: Connection, token: str, now: datetime | None = None) -> int | N
     now = now or utcnow()
     links = SignInLink.__table__
     row = conn.execute(
-        update(links).where(links.c.token_hash == _hash(token), links.c.used_at.is_(None), links.c.expires_at > now)
+        update(links).where(links.c.token_hash == token_hash(token), links.c.used_at.is_(None), links.c.expires_at > now)
         .values(used_at=now).returning(links.c.caseworker_id)
     ).first()
     if row is None:

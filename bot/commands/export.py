@@ -22,7 +22,6 @@ OS user running the command, or ``--by NAME``, an admin on the staff list.
 from __future__ import annotations
 
 import argparse
-import csv
 import getpass
 import sys
 from datetime import date, datetime, time, timedelta, timezone
@@ -39,7 +38,6 @@ from storage.models import Caseworker
 
 help = "export requests, their events, messages or announcements as CSV or XLSX (pseudonymized unless --with-personal-data)"
 MIN_KEY = 16
-AUDIT_ACTION = "export {what} with personal data"
 
 
 class ExportRefused(Exception):
@@ -102,34 +100,17 @@ def run(args: argparse.Namespace) -> int:
 def write_csv(output: str | None, _title: str, columns: list[str], rows) -> int:
     out = _open(output)
     try:
-        writer = csv.writer(out)
-        writer.writerow(columns)
-        count = 0
-        for row in rows:
-            writer.writerow(row)
-            count += 1
-        return count
+        return exports.write_csv(out, columns, rows)
     finally:
         if output:
             out.close()
 
 
 def write_xlsx(output: str, title: str, columns: list[str], rows) -> int:
-    """One sheet, streamed to the file (a year of messages does not sit in memory)."""
-    from openpyxl import Workbook
-
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet(title)
-    sheet.append(columns)
-    count = 0
-    for row in rows:
-        sheet.append(row)
-        count += 1
     try:
-        book.save(output)
+        return exports.write_xlsx(output, title, columns, rows)
     except OSError as error:
         raise ExportRefused(f"Cannot write {output}: {error.strerror or error}.") from error
-    return count
 
 
 def pseudonym_key(value: str) -> bytes:
@@ -166,7 +147,7 @@ def record_personal_export(database, by: str | None, where: str, what: str = "ev
             actor = f"caseworker:{admin.id} ({admin.name})"
         else:
             actor = f"os:{_os_user()}"
-        privacy.audit(session, actor, AUDIT_ACTION.format(what=what), f"to {where}")
+        privacy.audit(session, actor, exports.PERSONAL_EXPORT.format(table=what), f"to {where}")
 
 
 def _os_user() -> str:

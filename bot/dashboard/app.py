@@ -11,10 +11,9 @@ messages to the citizen. Every form carries the session's CSRF token.
 from __future__ import annotations
 
 import asyncio
-import io
 import uuid
-from collections import Counter
-from datetime import date, datetime, time, timedelta, timezone
+from functools import wraps
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode
 
@@ -25,6 +24,8 @@ from starlette.responses import FileResponse, HTMLResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from bot import exports
+from bot.dashboard import downloads, records
+from bot.dashboard.downloads import departments_of, midnight
 from bot.dashboard.sessions import COOKIE, Sessions, csrf_ok
 from bot.demand import demand_rows
 from bot.figures import summary
@@ -36,9 +37,9 @@ from handlers.staff.context import Desk, visible_to
 from handlers.request_body import read_body
 from handlers.staff.queue import searchable
 from handlers.webchat import FILE_PREFIX
-from storage import privacy, sign_in
+from storage import sign_in
 from storage.db import session_scope
-from storage.models import Booking, Broadcast, Caseworker, Department, Message, Request, Visit, utcnow
+from storage.models import Caseworker, Department, Request, utcnow
 
 TEMPLATES = Path(__file__).parent / "templates"
 PAGE = 50
@@ -53,6 +54,23 @@ HEADERS = {  # no caching of personal data, no framing, no script at all, links 
     "Cache-Control": "no-store", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'",
 }
+
+
+def signed_in(least: str = "caseworker"):
+    """A page for a signed-in member of staff of at least ``least``: the
+    handler gets them and their CSRF token; others get the sign-in page or 403."""
+    def wrap(handler):
+        @wraps(handler)
+        async def page(self, request: HttpRequest) -> Response:
+            found = await asyncio.to_thread(self._me, request)
+            if found is None:
+                return self._signed_out(request)
+            me, csrf = found
+            if ROLE_RANK[me.role] < ROLE_RANK[least]:
+                return self._page("error.html", me, http_status=403, message_key="dash_role", role=least)
+            return await handler(self, request, me, csrf)
+        return page
+    return wrap
 
 
 class Dashboard:
@@ -126,17 +144,14 @@ class Dashboard:
 
     # -- pages ------------------------------------------------------------------
 
-    async def overview(self, request: HttpRequest) -> Response:
-        found = await asyncio.to_thread(self._me, request)
-        if found is None:
-            return self._signed_out(request)
-        me, csrf = found
+    @signed_in()
+    async def overview(self, request: HttpRequest, me: Caseworker, csrf: str) -> Response:
         data = await asyncio.to_thread(self._overview, me)
         return self._page("overview.html", me, csrf=csrf, **data)
 
     def _overview(self, me: Caseworker) -> dict:
         now = utcnow()
-        departments = _departments_of(me)
+        departments = departments_of(me)
         with self.database.connect() as conn:
             this_week = summary(conn, self.catalog, now - timedelta(days=7), now, now, departments)
             last_week = summary(conn, self.catalog, now - timedelta(days=14), now - timedelta(days=7), now, departments)
@@ -154,11 +169,8 @@ class Dashboard:
             "by_locality": _bars({names["locality"](k): f.requests for k, f in month.by["locality"].items()}),
         }
 
-    async def queue(self, request: HttpRequest) -> Response:
-        found = await asyncio.to_thread(self._me, request)
-        if found is None:
-            return self._signed_out(request)
-        me, csrf = found
+    @signed_in()
+    async def queue(self, request: HttpRequest, me: Caseworker, csrf: str) -> Response:
         wanted = {k: request.query_params.get(k, "").strip() for k in ("status", "category", "department", "area", "who", "q", "page")}
         data = await asyncio.to_thread(self._queue, me, wanted)
         return self._page("queue.html", me, csrf=csrf, wanted=wanted, **data)
@@ -201,11 +213,8 @@ class Dashboard:
             "query": lambda **changed: urlencode({k: v for k, v in {**wanted, **changed}.items() if v}),
         }
 
-    async def request_page(self, request: HttpRequest) -> Response:
-        found = await asyncio.to_thread(self._me, request)
-        if found is None:
-            return self._signed_out(request)
-        me, csrf = found
+    @signed_in()
+    async def request_page(self, request: HttpRequest, me: Caseworker, csrf: str) -> Response:
         code = request.path_params["code"].upper()
         answer = None
         if request.method == "POST":
@@ -229,12 +238,9 @@ class Dashboard:
             return {"code": request.code, "card": body, "files": files, "status": request.status, "finished": request.status in lifecycle.FINISHED,
                     "statuses": [s for s in lifecycle.STATUSES if lifecycle.can_move(request.status, s)]}
 
-    async def request_file(self, request: HttpRequest) -> Response:
+    @signed_in()
+    async def request_file(self, request: HttpRequest, me: Caseworker, csrf: str) -> Response:
         """A photo a citizen sent from the web chat, to staff who may see its request."""
-        found = await asyncio.to_thread(self._me, request)
-        if found is None:
-            return self._signed_out(request)
-        me, _csrf = found
         name = request.path_params["name"]
         data = await asyncio.to_thread(self._request, me, request.path_params["code"].upper())
         path = self.files / name if self.files is not None else None
@@ -255,69 +261,27 @@ class Dashboard:
         result = self.desk.handle(msg)
         return "\n\n".join(reply.text for reply in result.replies)
 
-    async def demand(self, request: HttpRequest) -> Response:
-        found = await asyncio.to_thread(self._me, request)
-        if found is None:
-            return self._signed_out(request)
-        me, csrf = found
-        if ROLE_RANK[me.role] < ROLE_RANK["supervisor"]:
-            return self._page("error.html", me, http_status=403, message_key="dash_role", role="supervisor")
+    @signed_in("supervisor")
+    async def demand(self, request: HttpRequest, me: Caseworker, csrf: str) -> Response:
         with session_scope(self.database) as db:
             rows = [(r.place_name(self.catalog, me.language), r.service_name(self.catalog, me.language) if r.service_id else "—",
                      r.bookings, r.open_requests, r.questions, r.subscribers) for r in demand_rows(db, self.catalog)]
         return self._page("demand.html", me, csrf=csrf, rows=rows)
 
-    async def visits(self, request: HttpRequest) -> Response:
+    @signed_in()
+    async def visits(self, request: HttpRequest, me: Caseworker, csrf: str) -> Response:
         """The mobile units' visits from a month ago on: where, when (local time), what, booked and came."""
-        found = await asyncio.to_thread(self._me, request)
-        if found is None:
-            return self._signed_out(request)
-        me, csrf = found
-        rows = await asyncio.to_thread(self._visits, me)
+        rows = await asyncio.to_thread(records.visits, self.database, self.catalog, me.language)
         return self._page("visits.html", me, csrf=csrf, rows=rows)
 
-    def _visits(self, me: Caseworker) -> list[tuple]:
-        since = utcnow() - timedelta(days=30)
-        with session_scope(self.database) as db:
-            visits = list(db.exec(select(Visit).where(Visit.ends_at >= since).order_by(Visit.starts_at)))
-            counts = Counter((visit_id, status) for visit_id, status in db.exec(
-                select(Booking.visit_id, Booking.status).where(Booking.visit_id.in_([v.id for v in visits] or [0]))))
-        catalogue = self.catalog.services()
-        rows = []
-        for visit in visits:
-            place = self.catalog.localities.get(visit.locality_id)
-            zone = place.zone if place else timezone.utc
-            services = [catalogue.get(s).text("names", me.language) if catalogue.get(s) else s for s in visit.services or []]
-            rows.append((place.name(me.language) if place else visit.locality_id, visit.starts_at.astimezone(zone), visit.ends_at.astimezone(zone),
-                         ", ".join(services) or "—", visit.status, counts[(visit.id, "booked")] + counts[(visit.id, "came")],
-                         counts[(visit.id, "came")]))
-        return rows
-
-    async def broadcasts(self, request: HttpRequest) -> Response:
+    @signed_in("supervisor")
+    async def broadcasts(self, request: HttpRequest, me: Caseworker, csrf: str) -> Response:
         """The announcements, newest first, with how many went and how many failed (supervisors and admins)."""
-        found = await asyncio.to_thread(self._me, request)
-        if found is None:
-            return self._signed_out(request)
-        me, csrf = found
-        if ROLE_RANK[me.role] < ROLE_RANK["supervisor"]:
-            return self._page("error.html", me, http_status=403, message_key="dash_role", role="supervisor")
-        rows = await asyncio.to_thread(self._broadcasts, me)
+        rows = await asyncio.to_thread(records.announcements, self.database, me.language)
         return self._page("broadcasts.html", me, csrf=csrf, rows=rows)
 
-    def _broadcasts(self, me: Caseworker) -> list[tuple]:
-        with session_scope(self.database) as db:
-            items = list(db.exec(select(Broadcast).order_by(Broadcast.created_at.desc(), Broadcast.id.desc()).limit(100)))
-            outcomes = Counter((broadcast_id, status) for broadcast_id, status in db.exec(
-                select(Message.broadcast_id, Message.status).where(Message.broadcast_id.in_([b.id for b in items] or [0]))))
-        return [(b.id, b.created_at, b.created_by, b.status, b.urgent, b.send_at,
-                 (b.texts.get(me.language) or b.texts.get(b.fallback) or "")[:160], b.recipients,
-                 outcomes[(b.id, "sent")], outcomes[(b.id, "failed")] + outcomes[(b.id, "blocked")]) for b in items]
-
-    async def report(self, request: HttpRequest) -> Response:
-        found = await asyncio.to_thread(self._me, request)
-        if found is None:
-            return self._signed_out(request)
-        me, csrf = found
+    @signed_in()
+    async def report(self, request: HttpRequest, me: Caseworker, csrf: str) -> Response:
         start, end = _period(request.query_params.get("from"), request.query_params.get("to"))
         data = await asyncio.to_thread(self._report, me, start, end)
         return self._page("report.html", me, csrf=csrf, start=start, end=end - timedelta(days=1), **data)
@@ -325,23 +289,20 @@ class Dashboard:
     def _report(self, me: Caseworker, start: date, end: date) -> dict:
         now = utcnow()
         with self.database.connect() as conn:
-            result = summary(conn, self.catalog, _midnight(start), _midnight(end), now, _departments_of(me))
+            result = summary(conn, self.catalog, midnight(start), midnight(end), now, departments_of(me))
         with session_scope(self.database) as db:
             names = self._names(db, me)
         groups = {group: [(names[group](key), figures) for key, figures in keys.items()] for group, keys in result.by.items()}
         with session_scope(self.database) as db:
             desk = self._desk(db, me)
             departments = [(d.id, department_name(desk, d.id)) for d in db.exec(select(Department).order_by(Department.id))
-                           if _departments_of(me) is None or d.id in _departments_of(me)]
+                           if departments_of(me) is None or d.id in departments_of(me)]
         return {"total": result.total, "groups": groups, "personal_allowed": me.role == "admin", "export_key": self.export_key is not None,
                 "statuses": lifecycle.STATUSES, "departments": departments,
                 "categories": [(c.id, c.name(me.language)) for c in self.catalog.categories]}
 
-    async def export(self, request: HttpRequest) -> Response:
-        found = await asyncio.to_thread(self._me, request)
-        if found is None:
-            return self._signed_out(request)
-        me, _csrf = found
+    @signed_in()
+    async def export(self, request: HttpRequest, me: Caseworker, csrf: str) -> Response:
         table = request.path_params.get("table") or request.query_params.get("table", "")
         fmt = request.path_params.get("fmt") or request.query_params.get("fmt", "")
         if table not in exports.TABLES or fmt not in ("csv", "xlsx"):
@@ -354,43 +315,11 @@ class Dashboard:
         if not personal and self.export_key is None:
             return self._page("error.html", me, http_status=409, message_key="dash_no_export_key")
         start, end = _period(request.query_params.get("from"), request.query_params.get("to"), default_days=None)
-        body = await asyncio.to_thread(self._export, me, table, fmt, personal, start, end, request.query_params)
+        filters = downloads.filters_for(me, start, end, request.query_params)
+        body = await asyncio.to_thread(downloads.table_file, self.database, me, table, fmt, filters, None if personal else self.export_key)
         name = f"onewindow-{table}-{'personal-' if personal else ''}{utcnow():%Y%m%d}.{fmt}"
         media = "text/csv; charset=utf-8" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"})
-
-    def _export(self, me: Caseworker, table: str, fmt: str, personal: bool, start, end, params) -> bytes:
-        departments = _departments_of(me)
-        wanted = tuple(d for d in params.getlist("department") if d) or ()
-        if departments is not None:
-            wanted = tuple(d for d in wanted if d in departments) or tuple(departments)
-        filters = exports.Filters(
-            start=_midnight(start) if start else None, end=_midnight(end) if end else None,
-            statuses=tuple(s for s in params.getlist("status") if s), categories=tuple(c for c in params.getlist("category") if c),
-            departments=wanted,
-        )
-        if personal:
-            with session_scope(self.database) as db:
-                privacy.audit(db, f"caseworker:{me.id} ({me.name})", f"export {table} with personal data", "to the dashboard")
-        columns, rows = exports.TABLES[table](self.database, filters, key=None if personal else self.export_key)
-        if fmt == "xlsx":
-            from openpyxl import Workbook
-
-            book = Workbook(write_only=True)
-            sheet = book.create_sheet(table)
-            sheet.append(columns)
-            for row in rows:
-                sheet.append(row)
-            out = io.BytesIO()
-            book.save(out)
-            return out.getvalue()
-        import csv
-
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(columns)
-        writer.writerows(rows)
-        return out.getvalue().encode("utf-8")
 
     # -- helpers ----------------------------------------------------------------
 
@@ -447,11 +376,6 @@ async def _form(request: HttpRequest) -> dict[str, str]:
     return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
 
 
-def _departments_of(me: Caseworker) -> list[str] | None:
-    """The departments whose figures a member of staff sees (None: all)."""
-    return None if me.role == "admin" or me.department_id is None else [me.department_id]
-
-
 def _bars(counts: dict[str, int]) -> list[tuple[str, int, float]]:
     """(label, count, width in %) for a bar chart, the largest first."""
     top = max(counts.values(), default=0) or 1
@@ -472,7 +396,3 @@ def _period(start: str | None, end: str | None, default_days: int | None = 30) -
         last = last or utcnow().date()
         first = first or last - timedelta(days=default_days - 1)
     return first, (last + timedelta(days=1)) if last else None
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=timezone.utc)
