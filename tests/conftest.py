@@ -72,11 +72,21 @@ def _mutated_function() -> str | None:
     return mutant.rpartition("__mutmut_")[0] if UNDER_MUTMUT and "__mutmut_" in mutant else None
 
 
+# Under mutmut: how many seconds of tests one mutant gets (``MUTATE_BUDGET``;
+# 0 runs every test that reaches it). A mutant that outlives its budget counts
+# as survived, so the score can only be too low, never too high. Each test is
+# reckoned at its own duration plus what setting it up costs.
+MUTATE_BUDGET = float(os.environ.get("MUTATE_BUDGET", "0") or 0)
+SETUP_SECONDS = 0.15
+
+
 def pytest_collection_modifyitems(config, items):
     """Under mutmut, a mutant's tests run in the order most likely to fail it
     soonest (mutmut stops at the first failure): first the tests that killed
     other mutants of the same function, the most often first; then the
-    fastest. Most mutants then die in their first test."""
+    fastest. Most mutants then die in their first test. With a budget, the
+    tests past it are left out: a survivor of a function that every
+    conversation reaches would otherwise run some hundred tests."""
     function = _mutated_function()
     if function is None:
         return
@@ -90,6 +100,20 @@ def pytest_collection_modifyitems(config, items):
         kills = Counter()
     items.sort(key=lambda item: (-kills[item.nodeid], durations.get(item.nodeid, 0.0)))
     _USUAL_SECONDS.update(durations)
+    if MUTATE_BUDGET > 0:
+        kept = within_budget([item.nodeid for item in items], durations, MUTATE_BUDGET)
+        config.hook.pytest_deselected(items=items[kept:])
+        del items[kept:]
+
+
+def within_budget(ordered: list[str], durations: dict[str, float], budget: float) -> int:
+    """How many of the ordered tests fit in `budget` seconds (always the first)."""
+    spent = 0.0
+    for count, nodeid in enumerate(ordered):
+        spent += durations.get(nodeid, 0.0) + SETUP_SECONDS
+        if spent > budget and count > 0:
+            return count
+    return len(ordered)
 
 
 # Under mutmut: how long each test takes on the unchanged code (mutmut's own

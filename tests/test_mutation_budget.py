@@ -1,0 +1,21 @@
+"""`make mutate` gives each mutant a budget of test seconds: the tests that
+fit, in the order they would run, and never none."""
+
+from tests.conftest import SETUP_SECONDS, within_budget
+
+DURATIONS = {"a": 1.0, "b": 2.0, "c": 3.0}
+
+
+def test_the_tests_that_fit_run_and_the_rest_are_left_out():
+    assert within_budget(["a", "b", "c"], DURATIONS, budget=3.5) == 2
+    assert within_budget(["a", "b", "c"], DURATIONS, budget=6.5) == 3
+    assert within_budget(["c", "a", "b"], DURATIONS, budget=4.0) == 1
+
+
+def test_the_first_test_runs_even_over_the_budget():
+    assert within_budget(["c", "a"], DURATIONS, budget=0.5) == 1
+
+
+def test_a_test_never_measured_costs_its_setting_up():
+    assert within_budget(["x", "y", "z"], {}, budget=2.5 * SETUP_SECONDS) == 2
+    assert within_budget([], DURATIONS, budget=1.0) == 0
