@@ -233,7 +233,7 @@ class Dashboard:
             request = db.exec(select(Request).where(Request.code == code)).first()
             if request is None or not desk.sees(request):
                 return None  # another department's request does not exist for them
-            body, choices = card(desk, request, full=True)
+            body, choices = card(desk, request)
             files = [a["ref"].removeprefix(FILE_PREFIX) for a in request.attachments or [] if a.get("ref", "").startswith(FILE_PREFIX)]
             return {"code": request.code, "card": body, "files": files, "status": request.status, "finished": request.status in lifecycle.FINISHED,
                     "statuses": [s for s in lifecycle.STATUSES if lifecycle.can_move(request.status, s)]}

@@ -14,7 +14,7 @@ from storage import groups
 from storage.models import Caseworker, Citizen, Department, Identity, Message, Request, RequestEvent, utcnow
 
 LABELS = {
-    "take": "staff_button_take", "progress": "staff_button_progress", "show": "staff_button_show",
+    "take": "staff_button_take", "progress": "staff_button_progress",
     "close": "staff_button_close", "reopen": "staff_button_reopen",
 }
 
@@ -59,8 +59,8 @@ def _left_contacts(desk, citizen: Citizen) -> list[str]:
     return sorted(desk.session.exec(found))
 
 
-def card(desk, request: Request, *, full: bool = False) -> tuple[str, list[Choice]]:
-    """The request, the citizen's words and files, and (``full``) its history."""
+def card(desk, request: Request) -> tuple[str, list[Choice]]:
+    """The request, the citizen's words and files, the conversation and its history."""
     citizen = desk.citizen(request)
     # An anonymized request keeps no contact, whatever its citizen left for other requests.
     contacts = [request.address] if request.address else [] if request.anonymized_at else _left_contacts(desk, citizen)
@@ -85,13 +85,12 @@ def card(desk, request: Request, *, full: bool = False) -> tuple[str, list[Choic
         lines.append(desk.t("staff_possible_duplicates", codes=", ".join(f"{code} ({score:.0f}%)" for code, score in likely)))
     if request.rating:
         lines.append(f"⭐ {request.rating}/5" + (f" «{request.rating_comment}»" if request.rating_comment else ""))
-    if full:
-        lines += ["", desk.t("staff_messages")] + messages(desk, request) + ["", desk.t("staff_history")] + history(desk, request)
-    choices = [Choice(button(action, request.code), desk.t(LABELS[action])) for action in actions(desk, request, full=full)]
+    lines += ["", desk.t("staff_messages")] + messages(desk, request) + ["", desk.t("staff_history")] + history(desk, request)
+    choices = [Choice(button(action, request.code), desk.t(LABELS[action])) for action in actions(desk, request)]
     return "\n".join(lines), choices
 
 
-def actions(desk, request: Request, *, full: bool = False) -> list[str]:
+def actions(desk, request: Request) -> list[str]:
     """What this person can usefully do with this request now: no "Take" on
     a request they hold, no "Resolve" on one that is resolved, nothing that
     would only be refused."""
@@ -102,8 +101,6 @@ def actions(desk, request: Request, *, full: bool = False) -> list[str]:
         offered.append("take")
     if may_change and request.status in OPEN - {"in_progress"}:
         offered.append("progress")
-    if not full:
-        offered.append("show")
     if may_change and request.status not in FINISHED and can_move(request.status, "resolved"):
         offered.append("close")
     if may_change and request.status in FINISHED | {"resolved"}:

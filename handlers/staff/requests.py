@@ -30,7 +30,7 @@ def _open(desk: Desk, request: Request) -> None:
 
 def show(desk: Desk) -> None:
     request, _ = _split(desk, "/show CODE", need_text=False)
-    body, choices = card(desk, request, full=True)
+    body, choices = card(desk, request)
     desk.say(body, choices)
 
 

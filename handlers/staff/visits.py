@@ -7,6 +7,7 @@ list visits, see a visit's queue and mark who came."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlmodel import select
 
@@ -34,7 +35,8 @@ def visit(desk: Desk) -> None:
         run(desk, rest.split())
     except planning.PlanError as error:
         key = error.key if error.key != "staff_visit_bad_limit" else "staff_visit_usage"
-        raise Refusal(desk.t(key, place=error.value, when=error.value, service=error.value)) from None
+        example = (utcnow() + timedelta(days=7)).date().isoformat()  # a day the window could be: a week ahead
+        raise Refusal(desk.t(key, place=error.value, when=error.value, service=error.value, example=example)) from None
 
 
 def _add(desk: Desk, words: list[str]) -> None:
