@@ -2,15 +2,17 @@
 
 A transcript file holds lines a person typed (``karim> /take {A}``) or
 buttons they pressed (``ana> [Yes]``) and,
-under each, what the bot answered and whom else it told (indented). The
+under each, what the bot answered and whom else it told (indented, with
+the WhatsApp template the message would take outside the window). The
 test replays the typed lines and compares the whole answer with the file:
 any change in what the bot says, to whom, or in what it did that a later
 ``/show`` reveals, fails with a diff. ``UPDATE_TRANSCRIPTS=1`` rewrites the
 files from what the bot says now; read the diff before committing it.
 
 Only what cannot repeat is replaced before comparing: request codes by the
-names the script gives them (``{A}``), codes the bot makes up by names it
-gives them in order (``{I1}``), dates near today by ``<today>``, ``<today+4>``..., a clock
+names the script gives them (``{A}``; ``{A~}`` types it with its last symbol
+wrong), codes the bot makes up by names it gives them in order (``{I1}`` for
+invitations, ``{R1}`` for requests filed during the script), dates near today by ``<today>``, ``<today+4>``..., a clock
 time of the run by ``<now>``, and a request's age in the queue by ``<age>``.
 """
 
@@ -22,6 +24,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from flows.tracking import ALPHABET
 from tests.conversation import Chat, _take_from_outbox
 
 FOLDER = Path(__file__).with_name("transcripts")
@@ -29,7 +32,8 @@ UPDATE = os.environ.get("UPDATE_TRANSCRIPTS") == "1"
 _TYPED = re.compile(r"^(?P<who>[a-z]+)> ?(?P<text>.*)$")
 # Codes the bot makes up as it goes: each new one gets a name (I1, I2, ...)
 # the rest of the script can type, as a person would copy it.
-GENERATED = {"I": re.compile(r"(?<=Invite code )[0-9A-F]{8}|(?<=/join )[0-9A-F]{8}")}
+GENERATED = {"I": re.compile(r"(?<=Invite code )[0-9A-F]{8}|(?<=/join )[0-9A-F]{8}"),
+             "R": re.compile(rf"(?<![\w-])[{ALPHABET}]{{3}}-[{ALPHABET}]{{3}}(?![\w-])")}  # a request filed in the script
 # Dates that hang on the weekday the test runs (the next Sunday's bazaar).
 WEEKDAY_BOUND = re.compile(r"(?<=The next one: )\S+")
 # A request's age in a queue line ("· 0m ·"): it grows while the day is replayed.
@@ -72,19 +76,24 @@ class Transcript:
                     continue
                 pushed = _take_from_outbox(self.engine.database, other.address)
                 for message in pushed:
-                    out.extend(self._shown(message.text, message.choices, to=name))
+                    out.extend(self._shown(message.text, message.choices, to=name, template=message.template))
                 if pushed:  # what reached them is what their next button press answers
                     other.replies = pushed
         return "\n".join(out).rstrip("\n") + "\n"
 
     def _fill(self, text: str) -> str:
-        for name, code in self.codes.items():  # {a}: the code as a person types it, in lower case
+        for name, code in list(self.codes.items()):
+            if "{" + name + "~}" in text:  # {A~}: the code mistyped, its last symbol the next one
+                self.codes[name + "~"] = code[:-1] + ALPHABET[(ALPHABET.index(code[-1]) + 1) % len(ALPHABET)]
+        for name, code in sorted(self.codes.items(), key=lambda item: -len(item[0])):  # {a}: as a person types it, in lower case
             text = text.replace("{" + name + "}", code).replace("{" + name.lower() + "}", code.lower())
         return text
 
-    def _shown(self, text: str, choices, to: str | None = None) -> list[str]:
+    def _shown(self, text: str, choices, to: str | None = None, template: str | None = None) -> list[str]:
+        """What was said; to someone else, with the WhatsApp template it
+        would go out as once their 24-hour window has closed."""
         text = self._anonymous(text)
-        lead = f"  → {to}: " if to else "  "
+        lead = f"  → {to}{f' ({template})' if template else ''}: " if to else "  "
         indent = " " * len(lead)
         lines = [(indent if i else lead) + line for i, line in enumerate(text.splitlines() or [""])]
         if choices:
