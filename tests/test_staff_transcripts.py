@@ -145,8 +145,17 @@ def _some_replies_did_not_arrive(day: Transcript) -> None:
         session.add_all([failed, held])
 
 
+def _staff_who_read_other_languages(day: Transcript) -> None:
+    """Timur, a supervisor of utilities who reads Russian, and Rosa, an
+    admin who reads Spanish, join the team."""
+    with session_scope(day.engine.database) as session:
+        add(session, "console:timur", "supervisor", "utilities", "Timur", "ru")
+        add(session, "console:rosa", "admin", None, "Rosa", "es")
+    day.people |= {"timur": Chat(day.engine, "timur"), "rosa": Chat(day.engine, "rosa")}
+
+
 # What a script needs that nobody can type: done to the store before it is played.
-BEFORE = {"outbox.txt": _some_replies_did_not_arrive}
+BEFORE = {"outbox.txt": _some_replies_did_not_arrive, "languages.txt": _staff_who_read_other_languages}
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
