@@ -4,13 +4,18 @@ in their own language, and not changing a colleague by accident."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from types import SimpleNamespace
+
 import pytest
 from sqlmodel import select
 
 from flows.i18n import text
+from handlers.staff.cards import actions, age
+from handlers.staff.queue import LISTED, WITH_BUTTONS
 from handlers.staff.team import add
 from storage.db import session_scope
-from storage.models import Caseworker, Citizen, Identity, Request
+from storage.models import Caseworker, Citizen, Identity, Request, utcnow
 from tests.conversation import Chat
 from tests.test_conversations import onboard
 from tests.test_staff import file_request, request_of
@@ -178,3 +183,83 @@ def test_staff_add_never_changes_someone_silently(engine, database, staff):
     with session_scope(database) as session:
         karim = session.exec(select(Caseworker).where(Caseworker.name == "Karim")).one()
         assert karim.role == "admin" and karim.department_id == "utilities"  # what was not given is kept
+
+
+def _times(database, code: str, **changes) -> None:
+    """Set a request's times (and other columns) as if its life had taken that long."""
+    with session_scope(database) as session:
+        request = session.exec(select(Request).where(Request.code == code)).one()
+        for name, value in changes.items():
+            setattr(request, name, value)
+        session.add(request)
+
+
+def test_stats_count_the_days_asked_for_each_figure_exactly(engine, database, staff, ana):
+    now = utcnow()
+    answered = file_request(ana, "No electricity in our street for three days")
+    waiting = file_request(ana, "The water pipe burst in our street")
+    unrouted = file_request(ana, "Gas smell near the school")
+    old = file_request(ana, "The street light is broken")
+    _times(database, answered, created_at=now - timedelta(hours=10), first_response_at=now - timedelta(hours=8),
+           resolved_at=now - timedelta(hours=5), status="resolved", rating=4)
+    _times(database, waiting, created_at=now - timedelta(days=3))
+    _times(database, unrouted, created_at=now - timedelta(days=4), department_id=None, category_id="utilities", first_response_at=now - timedelta(days=4) + timedelta(hours=1))
+    _times(database, old, created_at=now - timedelta(days=40))
+    root = Chat(engine, "root")
+    root.send("/stats")
+    assert root.text.splitlines() == [
+        "Last 30 days: 3 requests",
+        "By status: new — 2; resolved — 1",
+        "By category: Utilities: electricity, gas and water — 3",
+        "By department: Utilities and roads — 2; — — 1",
+        "By channel: console — 3",
+        "First response: median 1.5 h (2 answered)",  # 2 h and 1 h
+        "Resolution: median 5.0 h (1 resolved)",
+        "Satisfaction: 4.0/5 (1 rating)",
+        "Overdue now: 2",  # three days with no answer, four days answered but not resolved; 40 days ago is not counted
+    ]
+    karim = Chat(engine, "karim")  # a caseworker counts his department's only
+    karim.send("/stats 2")
+    assert karim.text.splitlines()[:2] == ["Last 2 days: 1 request", "By status: resolved — 1"]
+
+
+def test_a_long_queue_lists_the_first_and_says_how_many_more(engine, database, staff, ana):
+    codes = [file_request(ana, f"No electricity in house number {n} of our street") for n in range(LISTED + 2)]
+    karim = Chat(engine, "karim")
+    karim.send("/inbox all")
+    lines = karim.text.splitlines()
+    assert lines[0] == f"{LISTED + 2} requests:" and len(lines) == 1 + LISTED + 1
+    assert lines[-1] == "… and 2 more; narrow it with filters."
+    assert len(karim.choices) == WITH_BUTTONS and set(karim.choices) <= set(codes)
+
+
+@pytest.mark.parametrize("minutes, shown", [
+    (0, "0m"), (59, "59m"), (60, "1h"), (119, "1h"), (48 * 60 - 1, "47h"), (48 * 60, "2d"), (72 * 60, "3d"), (100 * 24 * 60, "100d"),
+])
+def test_a_requests_age_reads_in_minutes_then_hours_then_days(minutes, shown):
+    now = utcnow()
+    assert age(now - timedelta(minutes=minutes, seconds=30), now) == shown
+
+
+def _desk(me_id: int, role: str):
+    ranks = ["caseworker", "supervisor", "admin"]
+    return SimpleNamespace(me=SimpleNamespace(id=me_id), at_least=lambda least: ranks.index(role) >= ranks.index(least))
+
+
+@pytest.mark.parametrize("role, status, assignee, offered", [
+    ("caseworker", "new", None, ["take", "progress", "close"]),
+    ("caseworker", "new", 1, ["progress", "close"]),  # mine: no "take"
+    ("caseworker", "new", 2, []),  # a colleague's: nothing that would only be refused
+    ("supervisor", "new", 2, ["take", "progress", "close"]),
+    ("caseworker", "in_progress", 1, ["close"]),
+    ("caseworker", "waiting_citizen", 1, ["progress", "close"]),
+    ("caseworker", "reopened", None, ["take", "progress", "close"]),
+    ("caseworker", "resolved", 1, ["reopen"]),
+    ("caseworker", "closed", None, ["reopen"]),
+    ("caseworker", "closed", 2, []),
+    ("admin", "closed", 2, ["reopen"]),
+    ("admin", "duplicate", None, ["reopen"]),
+])
+def test_a_card_offers_only_what_this_person_can_do_now(role, status, assignee, offered):
+    request = SimpleNamespace(status=status, assignee_id=assignee)
+    assert actions(_desk(1, role), request) == offered
