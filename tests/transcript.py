@@ -35,7 +35,7 @@ _TYPED = re.compile(r"^(?P<who>[a-z]+)> ?(?P<text>.*)$")
 GENERATED = {"I": re.compile(r"(?<=Invite code )[0-9A-F]{8}|(?<=/join )[0-9A-F]{8}"),
              "R": re.compile(rf"(?<![\w-])[{ALPHABET}]{{3}}-[{ALPHABET}]{{3}}(?![\w-])")}  # a request filed in the script
 # Dates that hang on the weekday the test runs (the next Sunday's bazaar).
-WEEKDAY_BOUND = re.compile(r"(?<=The next one: )\S+")
+WEEKDAY_BOUND = re.compile(r"(?:(?<=The next one: )|(?<=Следующий: ))\S+")
 # A request's age in a queue line ("· 0m ·"): it grows while the day is replayed.
 AGE = re.compile(r"(?<=· )\d+[mhd](?= ·)")
 
