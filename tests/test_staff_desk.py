@@ -8,14 +8,15 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from sqlmodel import select
+from sqlmodel import select, update
 
 from flows.i18n import text
 from handlers.staff.cards import actions, age
 from handlers.staff.queue import LISTED, WITH_BUTTONS
 from handlers.staff.team import add
+from storage import casework
 from storage.db import session_scope
-from storage.models import Caseworker, Citizen, Identity, Request, utcnow
+from storage.models import Caseworker, Citizen, Identity, Message, Request, utcnow
 from tests.conversation import Chat
 from tests.test_conversations import onboard
 from tests.test_staff import file_request, request_of
@@ -263,3 +264,43 @@ def _desk(me_id: int, role: str):
 def test_a_card_offers_only_what_this_person_can_do_now(role, status, assignee, offered):
     request = SimpleNamespace(status=status, assignee_id=assignee)
     assert actions(_desk(1, role), request) == offered
+
+
+def test_the_card_shows_files_place_rating_and_a_history_in_the_order_it_happened(engine, database, staff, ana):
+    code = file_request(ana, "No electricity in our street for three days")
+    now = utcnow()
+    with session_scope(database) as session:
+        request = session.exec(select(Request).where(Request.code == code)).one()
+        request.attachments = [{"kind": "photo", "ref": "chat-files/pole.jpg"}, {"kind": "document", "ref": "chat-files/bill.pdf"}]
+        request.latitude, request.longitude = 40.4897, 68.7842
+        request.rating, request.rating_comment = 5, "Quick and polite"
+        session.add(request)
+        # Recorded out of order, as two processes may: the card reads them by time.
+        casework.record(session, request, "caseworker:1", "note", "second", now=now + timedelta(minutes=2))
+        casework.record(session, request, "import:sheet-2024", "note", "first", now=now + timedelta(minutes=1))
+        casework.record(session, request, "citizen:999999", "note", "from a citizen no longer on record", now=now + timedelta(minutes=3))
+    root = Chat(engine, "root")
+    root.send(f"/show {code}")
+    lines = root.text.splitlines()
+    assert "📎 photo: chat-files/pole.jpg" in lines and "📎 document: chat-files/bill.pdf" in lines
+    assert "📍 40.48970, 68.78420" in lines
+    assert "⭐ 5/5 «Quick and polite»" in lines
+    assert lines[1] == "ana · console:ana · en"  # an admin reads the contact in full
+    history = lines[lines.index("History:") + 1:]
+    assert [line.split(": ", 1)[1] if ": " in line else line for line in history[1:]] == [
+        "added a note: first", "added a note: second", "added a note: from a citizen no longer on record"]
+    assert history[1].endswith("import:sheet-2024: added a note: first")  # an actor the desk has no name for, as stored
+    assert "Karim (caseworker)" in history[2] and "#999999 (citizen)" in history[3]
+
+
+def test_a_card_quotes_long_messages_in_part_and_names_what_was_pressed(engine, database, staff, ana):
+    code = file_request(ana, "No electricity in our street for three days")
+    ana.send("x" * 400)
+    with session_scope(database) as session:
+        request = session.exec(select(Request).where(Request.code == code)).one()
+        session.exec(update(Message).where(Message.citizen_id == request.citizen_id).values(request_id=request.id))
+    root = Chat(engine, "root")
+    root.send(f"/show {code}")
+    shown = root.text.split("Messages:")[1]
+    assert "← " + "x" * 300 + "\n" in shown and "x" * 301 not in shown
+    assert "← [button]" in shown
