@@ -4,6 +4,7 @@ message's transaction."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from sqlalchemy.engine import Connection, Row
 from sqlmodel import Session
@@ -103,7 +104,10 @@ class StoreView:
     def request_by_code(self, code: str) -> RequestInfo | None:
         """The citizen's own request with ``code``; another's is as good as none."""
         request = path.request_by_code(self._conn, code)
-        return self._info(request) if request and request.citizen_id == self._citizen_id else None
+        if request is None or request.citizen_id != self._citizen_id:
+            return None
+        merged_into = path.code_of(self._conn, request.duplicate_of_id) if request.duplicate_of_id else None
+        return replace(self._info(request), merged_into=merged_into)
 
     def my_data(self) -> PersonalData:
         session = Session(bind=self._conn)

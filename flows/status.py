@@ -26,6 +26,8 @@ def describe(ctx: Context, code: str) -> Outgoing:
         ctx.t("status_line_status", status=ctx.t(f"status_{request.status}")),
         ctx.t("status_line_filed", date=request.created_at.strftime("%d.%m.%Y")),
     ]
+    if request.merged_into:  # "merged with another request": which one, so they can follow it
+        lines.insert(3, ctx.t("push_merged_into", code=request.merged_into))
     if request.updated_at.date() != request.created_at.date():
         lines.append(ctx.t("status_line_updated", date=request.updated_at.strftime("%d.%m.%Y")))
     if request.text:

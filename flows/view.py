@@ -93,6 +93,7 @@ class RequestInfo:
     created_at: datetime
     updated_at: datetime
     mine: bool = True
+    merged_into: str | None = None  # the code of the request a duplicate continues as
 
 
 @dataclass(frozen=True)

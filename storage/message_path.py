@@ -45,6 +45,7 @@ _REQUESTS_OF = (
 )
 _REQUEST_BY_CODE = select(_R).where(_R.c.code == bindparam("code"))
 _CODE_EXISTS = select(_R.c.id).where(_R.c.code == bindparam("code"))
+_CODE_OF = select(_R.c.code).where(_R.c.id == bindparam("id"))
 _INBOUND_EXISTS = select(_M.c.id).where(
     _M.c.channel == bindparam("channel"), _M.c.direction == "in", _M.c.external_id == bindparam("external_id")
 )
@@ -124,6 +125,10 @@ def requests_of(conn: Connection, citizen_id: int, limit: int) -> list[Row]:
 
 def request_by_code(conn: Connection, code: str) -> Row | None:
     return conn.execute(_REQUEST_BY_CODE, {"code": code}).first()
+
+
+def code_of(conn: Connection, request_id: int) -> str | None:
+    return conn.execute(_CODE_OF, {"id": request_id}).scalar()
 
 
 def code_exists(conn: Connection, code: str) -> bool:

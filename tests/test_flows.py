@@ -99,7 +99,8 @@ class MemoryView:
 NEWCOMER = CitizenInfo(None, None, None, None)
 REGULAR = CitizenInfo(1, "en", "v", True)
 MENU = State("menu", "main", {"choices": [["new", "New request"], ["mine", "My requests"]]}, 4)
-FILED = {"KX7-4MP": RequestInfo("KX7-4MP", "utilities", "in_progress", "No light", NOW, NOW + timedelta(days=1))}
+FILED = {"KX7-4MP": RequestInfo("KX7-4MP", "utilities", "in_progress", "No light", NOW, NOW + timedelta(days=1)),
+         "PW3-8RT": RequestInfo("PW3-8RT", "utilities", "duplicate", "No light again", NOW, NOW, merged_into="KX7-4MP")}
 
 
 def say(state: State, citizen: CitizenInfo, text: str = "", **fields):
@@ -116,6 +117,7 @@ def say(state: State, citizen: CitizenInfo, text: str = "", **fields):
         (State("onboarding", "language", {}, 1), NEWCOMER, "Klingon", "Sorry, I can speak only these languages", "onboarding", "language"),
         (MENU, REGULAR, "2", "Your requests:", "my_requests", "list"),
         (MENU, REGULAR, "where is kx7 4mp?", "Status: in progress", "menu", "main"),
+        (MENU, REGULAR, "PW3-8RT", "Status: merged with another request\nIt continues as request KX7-4MP.", "menu", "main"),
         (MENU, REGULAR, "The street lights are broken on our road", "I understood this as", "request", "confirm"),
         (MENU, REGULAR, "hi", "Hello! How can I help?", "menu", "main"),
         (MENU, REGULAR, "???", "I did not receive any words", "menu", "main"),
