@@ -80,6 +80,36 @@ MUTATE_BUDGET = float(os.environ.get("MUTATE_BUDGET", "0") or 0)
 SETUP_SECONDS = 0.15
 
 
+def _history(function: str) -> tuple[dict[str, float], Counter]:
+    """Each test's usual duration (mutmut's measurement) and how often it
+    killed a mutant of `function` so far."""
+    try:
+        durations = json.loads(Path("mutmut-stats.json").read_text())["duration_by_test"]
+    except (OSError, ValueError, KeyError):
+        durations = {}
+    try:
+        kills = Counter((KILLERS / function).read_text().split("\n"))
+    except OSError:
+        kills = Counter()
+    return durations, kills
+
+
+def _likeliest_first(nodeids, durations: dict[str, float], kills: Counter) -> list[str]:
+    return sorted(nodeids, key=lambda nodeid: (-kills[nodeid], durations.get(nodeid, 0.0)))
+
+
+def pytest_configure(config):
+    """Under mutmut with a budget, the tests a mutant is given are cut to
+    the budget before they are collected: collecting the thirty files that
+    reach the engine costs more than the one test that kills most mutants."""
+    function = _mutated_function()
+    if function is None or MUTATE_BUDGET <= 0 or not config.args or not all("::" in arg for arg in config.args):
+        return
+    durations, kills = _history(function)
+    ordered = _likeliest_first(config.args, durations, kills)
+    config.args[:] = ordered[:within_budget(ordered, durations, MUTATE_BUDGET)]
+
+
 def pytest_collection_modifyitems(config, items):
     """Under mutmut, a mutant's tests run in the order most likely to fail it
     soonest (mutmut stops at the first failure): first the tests that killed
@@ -90,15 +120,9 @@ def pytest_collection_modifyitems(config, items):
     function = _mutated_function()
     if function is None:
         return
-    try:
-        durations = json.loads(Path("mutmut-stats.json").read_text())["duration_by_test"]
-    except (OSError, ValueError, KeyError):
-        durations = {}
-    try:
-        kills = Counter((KILLERS / function).read_text().split("\n"))
-    except OSError:
-        kills = Counter()
-    items.sort(key=lambda item: (-kills[item.nodeid], durations.get(item.nodeid, 0.0)))
+    durations, kills = _history(function)
+    order = {nodeid: position for position, nodeid in enumerate(_likeliest_first([item.nodeid for item in items], durations, kills))}
+    items.sort(key=lambda item: order[item.nodeid])
     _USUAL_SECONDS.update(durations)
     if MUTATE_BUDGET > 0:
         kept = within_budget([item.nodeid for item in items], durations, MUTATE_BUDGET)
