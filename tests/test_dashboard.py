@@ -328,3 +328,10 @@ async def test_before_signing_in_the_page_speaks_the_browsers_language(app, engi
     refused = await dilnoza.get("/dashboard/demand")
     assert refused.status_code == 403 and "руководитель" in refused.text
     await dilnoza.aclose()
+
+
+@pytest.mark.parametrize("public_url", ["https://bot.example.org", "https://bot.example.org/", "https://bot.example.org//"])
+def test_a_sign_in_link_is_the_public_address_and_its_path_with_one_slash_between(public_url):
+    from handlers.staff.signin import link
+
+    assert link(public_url, "tok3n") == "https://bot.example.org/dashboard/signin/tok3n"
