@@ -80,22 +80,35 @@ MUTATE_BUDGET = float(os.environ.get("MUTATE_BUDGET", "0") or 0)
 SETUP_SECONDS = 0.15
 
 
-def _history(function: str) -> tuple[dict[str, float], Counter]:
-    """Each test's usual duration (mutmut's measurement) and how often it
-    killed a mutant of `function` so far."""
+def _module_of(function: str) -> str:
+    """``handlers.staff.desk.x__button`` and ``bot.engine.xǁEngineǁhandle``: the module's name."""
+    return function.split(".x", 1)[0]
+
+
+def _kills(name: str) -> Counter:
+    try:
+        return Counter((KILLERS / name).read_text().split("\n"))
+    except OSError:
+        return Counter()
+
+
+def _history(function: str) -> tuple[dict[str, float], tuple[Counter, Counter]]:
+    """Each test's usual duration (mutmut's measurement), and how often it
+    killed a mutant of `function`, and of its module, so far."""
     try:
         durations = json.loads(Path("mutmut-stats.json").read_text())["duration_by_test"]
     except (OSError, ValueError, KeyError):
         durations = {}
-    try:
-        kills = Counter((KILLERS / function).read_text().split("\n"))
-    except OSError:
-        kills = Counter()
-    return durations, kills
+    return durations, (_kills(function), _kills(_module_of(function)))
 
 
-def _likeliest_first(nodeids, durations: dict[str, float], kills: Counter) -> list[str]:
-    return sorted(nodeids, key=lambda nodeid: (-kills[nodeid], durations.get(nodeid, 0.0)))
+def _likeliest_first(nodeids, durations: dict[str, float], kills: tuple[Counter, Counter]) -> list[str]:
+    """The tests that killed this function's mutants, then those that killed
+    its module's (the first mutants of a function have no history of their
+    own, and the fastest tests that reach it are seldom the ones about it),
+    then the fastest."""
+    of_function, of_module = kills
+    return sorted(nodeids, key=lambda nodeid: (-of_function[nodeid], -of_module[nodeid], durations.get(nodeid, 0.0)))
 
 
 def pytest_configure(config):
@@ -192,12 +205,13 @@ pytest_runtest_teardown = _limited("tearing down", lambda item: FIXTURE_SECONDS)
 
 
 def pytest_runtest_logreport(report):
-    """Under mutmut, remember which test killed a mutant, for its function's next mutants."""
+    """Under mutmut, remember which test killed a mutant, for the next mutants of its function and module."""
     function = _mutated_function()
     if function is not None and report.failed:
         KILLERS.mkdir(exist_ok=True)
-        with open(KILLERS / function, "a", encoding="utf-8") as killers:
-            killers.write(report.nodeid + "\n")
+        for name in (function, _module_of(function)):
+            with open(KILLERS / name, "a", encoding="utf-8") as killers:
+                killers.write(report.nodeid + "\n")
 
 
 @pytest.fixture(scope="session", autouse=True)

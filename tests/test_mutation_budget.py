@@ -19,3 +19,14 @@ def test_the_first_test_runs_even_over_the_budget():
 def test_a_test_never_measured_costs_its_setting_up():
     assert within_budget(["x", "y", "z"], {}, budget=2.5 * SETUP_SECONDS) == 2
     assert within_budget([], DURATIONS, budget=1.0) == 0
+
+
+def test_a_mutants_tests_run_those_that_killed_its_function_then_its_module_then_the_fastest():
+    from collections import Counter
+
+    from tests.conftest import _likeliest_first, _module_of
+
+    assert _module_of("handlers.staff.desk.x__button") == "handlers.staff.desk"
+    assert _module_of("bot.engine.xǁEngineǁhandle") == "bot.engine"
+    of_function, of_module = Counter({"c": 1}), Counter({"b": 2, "c": 1})
+    assert _likeliest_first(["a", "b", "c", "d"], {"a": 0.1, "b": 5.0, "c": 9.0, "d": 0.05}, (of_function, of_module)) == ["c", "b", "d", "a"]
