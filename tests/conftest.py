@@ -125,9 +125,8 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     """Under mutmut, a mutant's tests run in the order most likely to fail it
-    soonest (mutmut stops at the first failure): first the tests that killed
-    other mutants of the same function, the most often first; then the
-    fastest. Most mutants then die in their first test. With a budget, the
+    soonest (mutmut stops at the first failure; see :func:`_likeliest_first`).
+    Most mutants then die in their first test. With a budget, the
     tests past it are left out: a survivor of a function that every
     conversation reaches would otherwise run some hundred tests."""
     function = _mutated_function()
