@@ -52,7 +52,7 @@ def assign(desk: Desk) -> None:
     _open(desk, request)
     desk.may_change(request)
     person = desk.person(target)
-    if person is not None:  # may_change has let through only supervisors and the request's holder
+    if person is not None:  # past may_change, a caseworker holds the request or no one does: theirs to give
         request.assignee_id, request.department_id = person.id, person.department_id or request.department_id
         casework.record(desk.session, request, desk.actor, "assign", person.name)
         desk.tell_staff(person, desk.t("staff_assigned_to_you", code=request.code, by=desk.me.name), request)
