@@ -213,15 +213,19 @@ TABLES = {"requests": requests, "events": events, "messages": messages, "broadca
 PERSONAL_EXPORT = "export {table} with personal data"  # the audit trail's words for taking personal data out
 
 
-def write_csv(out: TextIO, columns: list[str], rows: Iterable[list]) -> int:
-    """The table into ``out``, an open text file; how many rows."""
-    writer = csv.writer(out)
-    writer.writerow(columns)
+def _written(append, columns: list[str], rows: Iterable[list]) -> int:
+    """The header and every row through ``append``; how many rows."""
+    append(columns)
     count = 0
     for row in rows:
-        writer.writerow(row)
+        append(row)
         count += 1
     return count
+
+
+def write_csv(out: TextIO, columns: list[str], rows: Iterable[list]) -> int:
+    """The table into ``out``, an open text file; how many rows."""
+    return _written(csv.writer(out).writerow, columns, rows)
 
 
 def write_xlsx(target, title: str, columns: list[str], rows: Iterable[list]) -> int:
@@ -230,11 +234,6 @@ def write_xlsx(target, title: str, columns: list[str], rows: Iterable[list]) -> 
     from openpyxl import Workbook
 
     book = Workbook(write_only=True)
-    sheet = book.create_sheet(title)
-    sheet.append(columns)
-    count = 0
-    for row in rows:
-        sheet.append(row)
-        count += 1
+    count = _written(book.create_sheet(title).append, columns, rows)
     book.save(target)
     return count
