@@ -3,12 +3,14 @@ every change. Conversations with the engine, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
-from sqlmodel import select
+from sqlmodel import select, update
 
 from handlers.staff.team import add
 from storage.db import session_scope
-from storage.models import Message, Request, RequestEvent
+from storage.models import Caseworker, Message, Request, RequestEvent, StaffInvite
 from tests.conversation import Chat, pushed
 from tests.test_conversations import onboard
 
@@ -291,6 +293,50 @@ def test_staff_management_and_invites(engine, database, staff):
     karim = Chat(engine, "karim")
     karim.send("/staff list")
     assert "needs the role admin" in karim.text
+
+
+def invite_from(root: Chat, role: str) -> str:
+    root.send(f"/staff invite {role}")
+    return root.text.split("Invite code ")[1].split()[0]
+
+
+def test_an_invite_welcomes_a_newcomer_in_their_language_and_records_who_made_it(engine, database, staff):
+    root = Chat(engine, "root")
+    code = invite_from(root, "caseworker utilities")
+    olim = Chat(engine, "olim")
+    onboard(olim, "Русский")
+    olim.send(f"/join {code.lower()}")  # typed as it was read out
+    assert "Добро пожаловать" in olim.text
+    olim.send("/inbox")
+    assert "в очереди ничего нет" in olim.text
+    with session_scope(database) as session:
+        invite = session.get(StaffInvite, code)
+        me = session.exec(select(Caseworker).where(Caseworker.address == "console:olim")).one()
+        made_by = session.exec(select(Caseworker).where(Caseworker.name == "Root")).one()
+        assert (invite.created_by, invite.used_by, me.language, me.role) == (made_by.id, me.id, "ru", "caseworker")
+
+
+def test_an_invite_may_promote_someone_already_on_the_staff_who_keeps_their_language(engine, database, staff):
+    with session_scope(database) as session:
+        session.exec(update(Caseworker).where(Caseworker.name == "Karim").values(language="uz"))
+    karim = Chat(engine, "karim")
+    karim.send(f"/join {invite_from(Chat(engine, 'root'), 'supervisor utilities')}")
+    assert "(supervisor)" in karim.text
+    with session_scope(database) as session:
+        assert session.exec(select(Caseworker.role, Caseworker.language).where(Caseworker.name == "Karim")).one() == ("supervisor", "uz")
+
+
+def test_an_invite_works_until_its_last_moment(engine, database, staff, monkeypatch):
+    code = invite_from(Chat(engine, "root"), "caseworker")
+    with session_scope(database) as session:
+        expires = session.get(StaffInvite, code).expires_at
+    monkeypatch.setattr("handlers.staff.team.utcnow", lambda: expires + timedelta(microseconds=1))
+    late = Chat(engine, "late")
+    late.send(f"/join {code}")
+    assert "That invite code is not valid" in late.text
+    monkeypatch.setattr("handlers.staff.team.utcnow", lambda: expires)
+    late.send(f"/join {code}")
+    assert "Welcome to the staff (caseworker)" in late.text
 
 
 def test_a_staff_group_works_and_its_chatter_is_left_alone(engine, database, staff, ana):

@@ -10,11 +10,11 @@ from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from flows import lifecycle
-from flows.i18n import text
+from flows.i18n import guess_language, text
 from flows.messages import Choice, Incoming, Outgoing
 from flows.tracking import parse_code
 from storage import casework
-from storage.models import Caseworker, Citizen, Department, Request
+from storage.models import Caseworker, Citizen, Department, Identity, Request
 
 ROLES = ("caseworker", "supervisor", "admin")
 
@@ -48,6 +48,14 @@ class Desk:
 
     def t(self, key: str, **values) -> str:
         return text(self.me.language if self.me else None, key, **values)
+
+    def writer_language(self) -> str | None:
+        """The language of whoever wrote, as the citizens' side knows them (the
+        language they chose, or a guess from their words): for someone not on
+        the staff, or not yet."""
+        identity = self.session.get(Identity, self.msg.author)
+        citizen = self.session.get(Citizen, identity.citizen_id) if identity else None
+        return (citizen.language if citizen else None) or guess_language(self.msg.text, self.msg.language_hint)
 
     def sees(self, request: Request) -> bool:  # the same rule as visible_to, for one request
         """Admins see everything; others their department's requests and their own."""

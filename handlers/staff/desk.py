@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from flows.choices import NUMBER, match_choice
-from flows.i18n import guess_language, text
+from flows.i18n import text
 from flows.messages import Incoming, Outgoing
 from flows.masking import mask
 from flows.storable import storable
@@ -30,7 +30,7 @@ from handlers.staff.context import Desk, Refusal
 from storage import casework
 from storage import message_path as path
 from storage.db import reading, session_scope
-from storage.models import Caseworker, Citizen, Identity, Message
+from storage.models import Caseworker, Message
 
 log = logging.getLogger(__name__)
 _COMMAND = re.compile(r"^/([A-Za-z_]+)(?:@\w+)?(?:\s+(.*))?$", re.DOTALL)
@@ -100,7 +100,7 @@ class StaffDesk:
         if desk.me is None and name not in OPEN:
             log.warning("staff command /%s from %s, who is not staff", name, mask(desk.msg.author))
             inbound.status, inbound.error = "refused", f"staff command /{name} from someone who is not staff"
-            desk.say(text(_citizen_language(desk), "staff_only"))
+            desk.say(text(desk.writer_language() or "en", "staff_only"))
             return True
         if command is None:
             guess = process.extractOne(name, list(COMMANDS), scorer=fuzz.ratio, score_cutoff=60)
@@ -160,8 +160,3 @@ def _inbound(msg: Incoming) -> Message:
         status="processed", created_at=msg.received_at,
     )
 
-
-def _citizen_language(desk: Desk) -> str:
-    identity = desk.session.get(Identity, desk.msg.author)
-    citizen = desk.session.get(Citizen, identity.citizen_id) if identity else None
-    return (citizen.language if citizen else None) or guess_language(desk.msg.text, desk.msg.language_hint) or "en"

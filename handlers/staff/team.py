@@ -145,12 +145,14 @@ def _invite(desk: Desk, words: list[str]) -> None:
 
 def join(desk: Desk) -> None:
     """``/join CODE``: anyone with a valid invite becomes staff."""
-    code = desk.args.strip().upper()
-    invite = desk.session.get(StaffInvite, code) if code else None
+    invite = desk.session.get(StaffInvite, desk.args.strip().upper())
     if invite is None or invite.used_at is not None or invite.expires_at < utcnow():
         raise Refusal(desk.t("staff_invite_invalid"))
     # The invite is the admin's explicit word: it may change someone already on the staff.
-    person = add(desk.session, desk.msg.author, invite.role, invite.department_id, desk.msg.name or desk.msg.author, update=True)
+    # Staff keep the name and language they have; a newcomer takes the name
+    # their chat shows and the language they use with the service.
+    name, language = (None, None) if desk.me else (desk.msg.name or desk.msg.author, desk.writer_language())
+    person = add(desk.session, desk.msg.author, invite.role, invite.department_id, name, language, update=True)
     invite.used_by, invite.used_at = person.id, utcnow()
     desk.session.add(invite)
     desk.me = person
