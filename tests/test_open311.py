@@ -432,6 +432,22 @@ async def test_caseworkers_see_how_to_reach_an_api_reporter_and_are_told_there_i
     assert "5550134" not in jefa.text and "rosa.benitez" not in jefa.text
 
 
+async def test_the_card_lists_only_the_phone_and_email_its_own_reporter_left(client, key, engine, database):
+    from handlers.staff.team import add
+
+    with session_scope(database) as session:
+        add(session, "console:jefa", "supervisor", None, "Jefa")
+    [filed] = (await file(client, key, **ROSA)).json()
+    await file(client, key, first_name="Juan", phone="+54 9 221 555-0177", email="juan@example.org")  # a neighbour
+    with session_scope(database) as session:  # Rosa also writes to the bot on Telegram
+        citizen_id = request_of(database, filed["service_request_id"]).citizen_id
+        session.add(Identity(address="telegram:424242", channel="telegram", citizen_id=citizen_id))
+    jefa = Chat(engine, "jefa")
+    jefa.send(f"/show {filed['service_request_id']}")
+    assert "Rosa Benítez · email:rosa.benitez@example.org, phone:+5492215550134 ·" in jefa.text
+    assert "0177" not in jefa.text and "juan@" not in jefa.text and "424242" not in jefa.text
+
+
 def _outbox(database):
     from storage.models import Message
 
