@@ -62,6 +62,17 @@ def test_staff_answer_a_list_by_its_number_and_never_become_citizens(engine, dat
     assert "Choose your language" not in marta.text
 
 
+def test_words_from_someone_removed_from_the_staff_as_they_typed_get_the_hint(engine, database, staff):
+    from flows.messages import Incoming
+
+    words = Incoming("console", "console:karim", "3", external_id="karim-removed", name="Karim")
+    assert engine.desk.wants(words)
+    with session_scope(database) as session:  # an admin removes Karim meanwhile
+        session.exec(update(Caseworker).where(Caseworker.name == "Karim").values(active=False, shown=[["show:X", "X"]]))
+    handled = engine.desk.handle(words)
+    assert [r.text for r in handled.replies] == [text("en", "staff_plain_text_hint")]
+
+
 def test_the_list_is_remembered_for_each_member_of_staff(engine, database, staff, ana):
     first = file_request(ana)
     second = file_request(ana, "There is no gas in the whole village since yesterday")

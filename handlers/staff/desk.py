@@ -43,7 +43,6 @@ SHOWN_AT_ONCE = {"web"}  # the dashboard shows the desk's answer on the page: no
 class DeskResult:
     replies: list[Outgoing] = field(default_factory=list)
     duplicate: bool = False
-    refused: bool = False
 
 
 class StaffDesk:
@@ -77,40 +76,42 @@ class StaffDesk:
                 session.flush()
                 name, args = _parse(msg, me.shown if me else [])
                 desk = Desk(session, msg, me, args, self.catalog, web_url=self.web_url)
-                refused = self._hint(desk) if name is None else self._run(desk, name, inbound)
+                if name is None:
+                    self._hint(desk)
+                else:
+                    self._run(desk, name, inbound)
                 for reply in desk.replies if msg.channel not in SHOWN_AT_ONCE else ():
                     casework.queue(session, reply.address, reply.text, choices=[(c.key, c.label) for c in reply.choices], menu_id=reply.menu_id)
                 _remember_choices(desk)
-                return DeskResult(desk.replies, refused=refused)
+                return DeskResult(desk.replies)
         except IntegrityError:
             return DeskResult(duplicate=True)
 
-    def _hint(self, desk: Desk) -> bool:
+    def _hint(self, desk: Desk) -> None:
         """Words from a member of staff that are neither a command nor a choice."""
         shown = desk.me.shown if desk.me else []
         if (number := NUMBER.match(desk.msg.text)) and shown:
             desk.say(desk.t("staff_no_such_choice", number=number.group(1), count=len(shown)))
         else:
             desk.say(desk.t("staff_plain_text_hint"))
-        return False
 
-    def _run(self, desk: Desk, name: str, inbound: Message) -> bool:
-        """Run the command; True when it was refused for who asked."""
+    def _run(self, desk: Desk, name: str, inbound: Message) -> None:
+        """Run the command; one refused for who asked is on the record (the inbound message's status)."""
         command = OPEN.get(name) or (COMMANDS.get("help") if name == "start" else COMMANDS.get(name))
         if desk.me is None and name not in OPEN:
             log.warning("staff command /%s from %s, who is not staff", name, mask(desk.msg.author))
             inbound.status, inbound.error = "refused", f"staff command /{name} from someone who is not staff"
             desk.say(text(desk.writer_language() or "en", "staff_only"))
-            return True
+            return
         if command is None:
             guess = process.extractOne(name, list(COMMANDS), scorer=fuzz.ratio, score_cutoff=60)
             desk.say(desk.t("staff_did_you_mean", command=name, guess=guess[0]) if guess else desk.t("staff_unknown_command", command=name))
-            return False
+            return
         if name not in OPEN and not desk.at_least(command.role):
             log.warning("/%s refused to staff #%s (%s)", name, desk.me.id, desk.me.role)
             inbound.status, inbound.error = "refused", f"/{name} needs the role {command.role}"
             desk.say(desk.t("staff_role_refused", command=name, role=command.role))
-            return True
+            return
         savepoint = desk.session.begin_nested()
         try:
             command.run(desk)
@@ -119,7 +120,6 @@ class StaffDesk:
             savepoint.rollback()
             desk.replies.clear()
             desk.say(str(refusal))
-        return False
 
 
 def _parse(msg: Incoming, shown: list) -> tuple[str | None, str]:
