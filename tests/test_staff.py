@@ -261,6 +261,10 @@ def test_inbox_filters(engine, database, staff, ana):
     assert "Nothing in the queue" in lola.text
     lola.send("/inbox in_progress utilities guliston")
     assert water in lola.text
+    lola.send("/inbox utilites uz-syr")  # a category typed with a slip; a region by its id, with what is in it
+    assert water in lola.text
+    lola.send("/inbox hausing")  # another category, typed with a slip: understood, and empty
+    assert "Nothing in the queue" in lola.text
     lola.send("/inbox nonsense")
     assert "I do not understand the filter nonsense" in lola.text
 
