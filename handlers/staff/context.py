@@ -47,7 +47,8 @@ class Desk:
         return self.me.language if self.me else "en"
 
     def t(self, key: str, **values) -> str:
-        return text(self.me.language if self.me else None, key, **values)
+        """The text in this person's language (someone not on the staff yet: the one they use with the service)."""
+        return text(self.me.language if self.me else self.writer_language(), key, **values)
 
     def writer_language(self) -> str | None:
         """The language of whoever wrote, as the citizens' side knows them (the

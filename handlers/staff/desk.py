@@ -21,7 +21,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from flows.choices import NUMBER, match_choice
-from flows.i18n import text
 from flows.messages import Incoming, Outgoing
 from flows.masking import mask
 from flows.storable import storable
@@ -101,7 +100,7 @@ class StaffDesk:
         if desk.me is None and name not in OPEN:
             log.warning("staff command /%s from %s, who is not staff", name, mask(desk.msg.author))
             inbound.status, inbound.error = "refused", f"staff command /{name} from someone who is not staff"
-            desk.say(text(desk.writer_language() or "en", "staff_only"))
+            desk.say(desk.t("staff_only"))
             return
         if command is None:
             guess = process.extractOne(name, list(COMMANDS), scorer=fuzz.ratio, score_cutoff=60)
