@@ -5,11 +5,13 @@ correction taken back stops pulling. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import pytest
+from sqlmodel import select
 
 import bot.catalog
 from bot.catalog import Catalog
 from handlers.staff.team import add
 from storage.db import session_scope
+from storage.models import Caseworker, CategoryCorrection
 from tests.conversation import Chat
 from tests.test_staff import events_of, file_request, request_of
 
@@ -57,9 +59,14 @@ def test_a_correction_teaches_and_taking_it_back_unteaches(engine, database, sta
     root = Chat(engine, "root")
     root.send("/examples")
     assert "#1" in root.text and target in root.text
-    root.send("/examples remove 1")
+    root.send("/examples remove x1")
+    assert "There is no example x1 in force." in root.text
+    root.send("/examples remove #1")
     assert "#1" in root.text
     assert guess(engine, LIKE_IT) == before
+    with session_scope(database) as session:
+        removed_by = session.exec(select(CategoryCorrection.removed_by)).one()
+        assert removed_by == session.exec(select(Caseworker.id).where(Caseworker.name == "Root")).one()
     root.send("/examples remove 1")
     assert "no example" in root.text.lower()
 
@@ -92,6 +99,18 @@ def test_a_category_change_moves_the_request_to_its_department(engine, database,
     karim.send(f"/category {code} spaceships")
     assert "I know no category spaceships" in karim.text
     assert request_of(database, code).category_id == "health"
+    karim.send(f"/category {code} roads infrastructure")  # the id as words: no name is so close
+    assert request_of(database, code).category_id == "roads_infrastructure"
+
+
+@pytest.mark.parametrize("length", [80, 81])
+def test_the_examples_show_a_long_message_cut_after_eighty_characters(engine, database, staff, ana, length):
+    words = "No water in the pipes of our street, it has been dry for days now, " + "x" * (length - 67)
+    code = file_request(ana, words)
+    Chat(engine, "karim").send(f"/category {code} housing")
+    root = Chat(engine, "root")
+    root.send("/examples")
+    assert root.text.endswith(f"«{words}»" if length == 80 else f"«{words[:80]}…»")
 
 
 def test_only_admins_see_and_remove_examples(engine, staff):

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select, update
 
 from flows.i18n import text
-from handlers.staff.cards import actions, age
+from handlers.staff.cards import actions, age, button
 from handlers.staff.queue import LISTED, WITH_BUTTONS
 from handlers.staff.team import add
 from storage import casework
@@ -71,6 +71,31 @@ def test_words_from_someone_removed_from_the_staff_as_they_typed_get_the_hint(en
         session.exec(update(Caseworker).where(Caseworker.name == "Karim").values(active=False, shown=[["show:X", "X"]]))
     handled = engine.desk.handle(words)
     assert [r.text for r in handled.replies] == [text("en", "staff_plain_text_hint")]
+
+
+def test_a_button_the_desk_never_made_changes_nothing(engine, database, staff, ana):
+    code = file_request(ana)
+    karim = Chat(engine, "karim")
+    karim.send(event={"type": "button", "data": button("delete", code)})  # a button of an older version, or made up
+    assert karim.text == text("en", "staff_plain_text_hint")
+    assert request_of(database, code).status == "new"
+
+
+def test_a_mistyped_code_is_compared_with_the_newest_two_thousand(engine, database, staff, ana):
+    from sqlalchemy import insert
+
+    from handlers.staff.context import SUGGESTED_FROM
+
+    oldest = file_request(ana)
+    with session_scope(database) as session:
+        row = session.exec(select(Request).where(Request.code == oldest)).one().model_dump(exclude={"id", "code"})
+        session.exec(insert(Request), params=[{**row, "code": f"ZZ{n:05d}"} for n in range(SUGGESTED_FROM - 1)])
+    newest = file_request(ana, "There is no gas in the whole village since yesterday")
+    karim = Chat(engine, "karim")
+    karim.send(f"/show {newest[:-1]}{'A' if newest[-1] != 'A' else 'B'}")
+    assert f"Did you mean {newest}?" in karim.text
+    karim.send(f"/show {oldest[:-1]}{'A' if oldest[-1] != 'A' else 'B'}")  # one too many back
+    assert karim.text.startswith("There is no request") and "Did you mean" not in karim.text
 
 
 def test_the_list_is_remembered_for_each_member_of_staff(engine, database, staff, ana):

@@ -17,6 +17,7 @@ from storage import casework
 from storage.models import Caseworker, Citizen, Department, Identity, Request
 
 ROLES = ("caseworker", "supervisor", "admin")
+SUGGESTED_FROM = 2000  # a mistyped code is compared with this many of the newest codes
 
 
 class Refusal(Exception):
@@ -87,10 +88,9 @@ class Desk:
         return request
 
     def _no_such_request(self, word: str) -> str:
-        if not word:
-            return self.t("staff_code_missing")
-        codes = [c for c in self.session.exec(select(Request.code).order_by(Request.id.desc()).limit(2000))]
-        guess = process.extractOne(word.upper(), codes, scorer=fuzz.ratio, score_cutoff=70) if codes else None
+        """No request has this code: perhaps a slip in one of the newest codes."""
+        codes = list(self.session.exec(select(Request.code).order_by(Request.id.desc()).limit(SUGGESTED_FROM)))
+        guess = process.extractOne(word.upper(), codes, scorer=fuzz.ratio, score_cutoff=70)
         if guess:
             return self.t("staff_no_request_did_you_mean", code=word, guess=guess[0])
         return self.t("staff_no_request", code=word)

@@ -136,7 +136,9 @@ def _button(data: str) -> tuple[str, str] | None:
     if not (match := _BUTTON.match(data)):
         return None
     action, code = match.groups()
-    name, extra = BUTTON_ACTIONS.get(action, (action, ""))
+    if action not in BUTTON_ACTIONS:  # a button of an older version, or made up: no command
+        return None
+    name, extra = BUTTON_ACTIONS[action]
     return name, f"{code} {extra}".strip()
 
 

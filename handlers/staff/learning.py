@@ -72,7 +72,6 @@ def _category(desk: Desk, word: str):
     by_id = {c.id: c for c in desk.catalog.categories}
     if word in by_id:
         return by_id[word]
-    names = {(c.id, language): fold(name) for c in desk.catalog.categories for language, name in c.names.items()}
-    names.update({(c.id, "id"): fold(c.id.replace("_", " ")) for c in desk.catalog.categories})
-    found = process.extractOne(fold(word), names, scorer=fuzz.WRatio, score_cutoff=80)
-    return by_id[found[2][0]] if found else None
+    names = [(c.id, fold(name)) for c in desk.catalog.categories for name in [*c.names.values(), c.id.replace("_", " ")]]
+    found = process.extractOne(fold(word), [name for _, name in names], scorer=fuzz.WRatio, score_cutoff=80)
+    return by_id[names[found[2]][0]] if found else None
