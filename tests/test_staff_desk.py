@@ -222,6 +222,30 @@ def test_staff_add_never_changes_someone_silently(engine, database, staff):
         assert karim.role == "admin" and karim.department_id == "utilities"  # what was not given is kept
 
 
+def test_someone_added_to_the_staff_is_welcomed_in_their_language_and_listed_by_department_and_name(engine, database, staff):
+    from tests.conversation import pushed
+
+    with session_scope(database) as session:
+        add(session, "console:zafar", "caseworker", "health", "Zafar")
+        add(session, "console:aziza", "caseworker", "health", "Aziza", "uz")
+        session.exec(update(Caseworker).where(Caseworker.name == "Aziza").values(active=False))
+    root = Chat(engine, "root")
+    root.send("/staff add console:aziza caseworker health Aziza")  # back on the staff
+    assert [m.text for m in pushed(database, Chat(engine, "aziza"))] == [text("uz", "staff_welcome", role="caseworker")]
+    root.send("/staff list")
+    assert [line.split(" · ")[0].split()[1] for line in root.text.splitlines()[1:]] == ["Root", "Aziza", "Zafar", "Karim", "Lola", "Marta"]
+
+
+def test_a_new_language_for_someone_on_the_staff_is_a_change_to_confirm(database, staff):
+    from handlers.staff.team import AlreadyStaff
+
+    with session_scope(database) as session:
+        with pytest.raises(AlreadyStaff) as known:
+            add(session, "console:karim", language="ru")
+        assert known.value.changes == [("language", "en", "ru")]
+        assert add(session, "console:karim", language="ru", update=True).language == "ru"
+
+
 def _times(database, code: str, **changes) -> None:
     """Set a request's times (and other columns) as if its life had taken that long."""
     with session_scope(database) as session:

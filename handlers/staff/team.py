@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlmodel import select
 
+from flows.i18n import text
 from handlers.staff.context import ROLES, Desk, Refusal
 from storage.models import Caseworker, StaffInvite, utcnow
 
@@ -48,7 +49,7 @@ class AlreadyStaff(Exception):
     let the person who asked confirm (``--update``) rather than do it silently."""
 
     def __init__(self, person: Caseworker, changes: list[tuple[str, object, object]]):
-        super().__init__(f"{person.address} is already staff")
+        super().__init__()
         self.person, self.changes = person, changes
 
 
@@ -67,12 +68,12 @@ def _add(desk: Desk, words: list[str]) -> None:
     except AlreadyStaff as known:
         raise Refusal(desk.t("staff_would_change", name=known.person.name, changes=describe(known.changes), command=f"/staff add {' '.join(words)} {UPDATE_FLAG}"))
     if changes is None:
-        desk.tell_staff(person, desk.t("staff_welcome", role=role))
+        desk.tell_staff(person, text(person.language, "staff_welcome", role=role))
         desk.say(desk.t("staff_added", name=person.name, role=role, department=department_id or "—"))
     elif not changes:
         desk.say(desk.t("staff_unchanged", name=person.name, role=person.role, department=person.department_id or "—"))
     else:
-        desk.say(desk.t("staff_updated", name=person.name, changes=describe(changes) or "—"))
+        desk.say(desk.t("staff_updated", name=person.name, changes=describe(changes)))
 
 
 def find(session, address: str) -> Caseworker | None:
@@ -109,14 +110,14 @@ def changes_to(person: Caseworker, role=None, department_id=None, name=None, lan
 
 
 def describe(changes: list[tuple[str, object, object]]) -> str:
-    """``role caseworker → admin, department_id utilities → water``"""
-    return ", ".join(f"{field.removesuffix('_id')} {old or '—'} → {new or '—'}" for field, old, new in changes)
+    """``role caseworker → admin, department utilities → water`` (what is not given is not a change)"""
+    return ", ".join(f"{field.removesuffix('_id')} {old or '—'} → {new}" for field, old, new in changes)
 
 
 def _list(desk: Desk, words: list[str]) -> None:
     people = desk.session.exec(select(Caseworker).where(Caseworker.active)
                                .order_by(Caseworker.department_id.is_not(None), Caseworker.department_id, Caseworker.name))
-    lines = [f"#{p.id} {p.name} · {p.role} · {p.department_id or '—'}" + (f" · {p.address}" if desk.at_least("admin") else "") for p in people]
+    lines = [f"#{p.id} {p.name} · {p.role} · {p.department_id or '—'} · {p.address}" for p in people]  # /staff is for admins
     desk.say("\n".join([desk.t("staff_list_title")] + lines))
 
 
