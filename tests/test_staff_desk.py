@@ -246,6 +246,25 @@ def test_a_new_language_for_someone_on_the_staff_is_a_change_to_confirm(database
         assert add(session, "console:karim", language="ru", update=True).language == "ru"
 
 
+def test_places_citizens_named_are_listed_most_asked_first_in_the_readers_language(engine, database, staff):
+    from storage.models import NamedPlace
+
+    with session_scope(database) as session:
+        add(session, "console:olga", "admin", None, "Olga", "ru")
+        for name, district in [("Sardoba Yangi", "uz-syr-oqoltin-d"), ("Qishloq", None), ("Yangiobod", "uz-syr-oqoltin-d"), ("yangiobod ", "uz-syr-oqoltin-d")]:
+            session.add(NamedPlace(name=name, parent_id=district))
+            session.flush()
+    olga = Chat(engine, "olga")
+    olga.send("/places")
+    today = f"{utcnow():%d.%m.%Y}"
+    assert olga.text.splitlines() == [
+        "3 места, которых нет в списке:",
+        f"«Yangiobod» · Акалтынский район, Сырдарьинская область · 2 жителя · {today}",
+        f"«Qishloq» · — · 1 житель · {today}",
+        f"«Sardoba Yangi» · Акалтынский район, Сырдарьинская область · 1 житель · {today}",
+    ]
+
+
 def _times(database, code: str, **changes) -> None:
     """Set a request's times (and other columns) as if its life had taken that long."""
     with session_scope(database) as session:

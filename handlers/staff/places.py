@@ -25,7 +25,7 @@ def places(desk: Desk) -> None:
     ranked = sorted(groups.values(), key=lambda group: -len(group))  # stable: the newest first among equals
     lines = [desk.t("staff_places_title", count=len(ranked))]
     for group in ranked[:LISTED]:
-        parent = desk.catalog.localities.get(group[0].parent_id) if group[0].parent_id else None
+        parent = desk.catalog.localities.get(group[0].parent_id)  # None: a citizen named no district
         where = ", ".join(desk.catalog.localities[p].name(desk.language) for p in desk.catalog.places_of(parent.id)) if parent else "—"
         first, latest = group[-1], group[0]  # named first as the first citizen wrote it; the date of the latest
         lines.append(f"«{first.name}» · {where} · {desk.t('staff_places_citizens', count=len(group))} · {latest.created_at:%d.%m.%Y}")
