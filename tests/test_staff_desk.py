@@ -265,6 +265,25 @@ def test_places_citizens_named_are_listed_most_asked_first_in_the_readers_langua
     ]
 
 
+def test_whoever_is_given_a_request_is_told_in_their_language_on_its_record(engine, database, staff, ana):
+    code = file_request(ana)
+    with session_scope(database) as session:
+        session.exec(update(Caseworker).where(Caseworker.name == "Lola").values(language="ru"))
+    karim = Chat(engine, "karim")
+    before = len(sent_to(database, "console:karim"))
+    karim.send(f"/assign {code} Karim")  # to himself: the answer is all he needs
+    assert [m.text for m in sent_to(database, "console:karim")][before:] == [f"{code} is now with Karim."]
+    karim.send(f"/assign {code} Lola")
+    told = sent_to(database, "console:lola")
+    assert [m.text for m in told] == [text("ru", "staff_assigned_to_you", code=code, by="Karim")]
+    assert told[0].request_id == request_of(database, code).id
+
+
+def sent_to(database, address: str) -> list[Message]:
+    with session_scope(database) as session:
+        return list(session.exec(select(Message).where(Message.address == address, Message.direction == "out").order_by(Message.id)))
+
+
 def _times(database, code: str, **changes) -> None:
     """Set a request's times (and other columns) as if its life had taken that long."""
     with session_scope(database) as session:

@@ -120,8 +120,9 @@ class Desk:
     def say(self, body: str, choices: list[Choice] = ()) -> None:
         self.replies.append(Outgoing(self.msg.address, body, tuple(choices), menu_id="0"))
 
-    def tell_staff(self, person: Caseworker | None, body: str, request: Request | None = None) -> None:
-        if person is not None and person.active and person.address and person.address != self.msg.address:
+    def tell_staff(self, person: Caseworker, body: str, request: Request | None = None) -> None:
+        """A message to a member of staff (on the record of ``request``), unless they are the one asking."""
+        if person.address != self.msg.address:
             casework.queue(self.session, person.address, body, request_id=request.id if request else None)
 
     def tell_citizen(self, request: Request, body: str, choices: list[Choice] = (), menu_id: str | None = None, *, kind: str = "status") -> None:

@@ -55,7 +55,7 @@ def assign(desk: Desk) -> None:
     if person is not None:  # past may_change, a caseworker holds the request or no one does: theirs to give
         request.assignee_id, request.department_id = person.id, person.department_id or request.department_id
         casework.record(desk.session, request, desk.actor, "assign", person.name)
-        desk.tell_staff(person, desk.t("staff_assigned_to_you", code=request.code, by=desk.me.name), request)
+        desk.tell_staff(person, text(person.language, "staff_assigned_to_you", code=request.code, by=desk.me.name), request)
         desk.say(desk.t("staff_assigned", code=request.code, to=person.name))
         return
     department = desk.department(target)
