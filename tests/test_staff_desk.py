@@ -284,6 +284,24 @@ def sent_to(database, address: str) -> list[Message]:
         return list(session.exec(select(Message).where(Message.address == address, Message.direction == "out").order_by(Message.id)))
 
 
+@pytest.mark.parametrize("error, shown", [
+    (None, "—"),
+    ("Twilio 63024: +5492215550134 is not a WhatsApp number", "Twilio 63024: +54922****134 is not a WhatsApp number"),
+    ("Twilio 21211: Invalid 'To' 5492215550134", "Twilio 21211: Invalid 'To' +54922****134"),  # quoted without its +
+    ("x" * 160, "x" * 160),
+    ("x" * 161, "x" * 159 + "…"),
+])
+def test_an_outbox_line_masks_the_number_wherever_the_reason_quotes_it_and_cuts_a_long_reason(error, shown):
+    from datetime import datetime, timezone
+
+    from handlers.staff.outbox import line
+
+    queued = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+    row = Message(id=12, direction="out", channel="whatsapp", address="whatsapp:+5492215550134", text="Su turno",
+                  status="failed", error=error, created_at=queued)
+    assert line(row, "KX7-4MP", now=queued + timedelta(hours=3)) == f"#12 · failed · 3h · whatsapp:+54922****134 · KX7-4MP · {shown}"
+
+
 def _times(database, code: str, **changes) -> None:
     """Set a request's times (and other columns) as if its life had taken that long."""
     with session_scope(database) as session:

@@ -18,7 +18,7 @@ from flows.masking import mask
 from handlers.staff.cards import age
 from handlers.staff.context import Desk, Refusal
 from storage import undelivered
-from storage.models import Message, Request, utcnow
+from storage.models import Message, Request
 
 USAGE = "/outbox [failed|held] | /outbox retry ID…|all|failed|held"
 SHOWN = 20
@@ -73,7 +73,7 @@ def line(row: Message, code: str | None = None, now: datetime | None = None) -> 
             reason = reason.replace(quoted, masked)
     if len(reason) > REASON:
         reason = reason[: REASON - 1] + "…"
-    parts = [f"#{row.id}", row.status, age(row.created_at, now or utcnow()), mask(row.address)] + ([code] if code else []) + [reason]
+    parts = [f"#{row.id}", row.status, age(row.created_at, now), mask(row.address)] + ([code] if code else []) + [reason]
     return " · ".join(parts)
 
 
