@@ -302,6 +302,23 @@ def test_an_outbox_line_masks_the_number_wherever_the_reason_quotes_it_and_cuts_
     assert line(row, "KX7-4MP", now=queued + timedelta(hours=3)) == f"#12 · failed · 3h · whatsapp:+54922****134 · KX7-4MP · {shown}"
 
 
+def test_retrying_the_outbox_skips_a_contact_that_blocked_the_bot_and_says_so(engine, database, staff, ana):
+    from storage.queries import identity_for
+
+    with session_scope(database) as session:
+        identity, _ = identity_for(session, "telegram", "telegram:123456789")
+        identity.blocked_at = utcnow()
+        session.add(identity)
+        for address in ("telegram:123456789", "console:ana"):
+            session.add(Message(direction="out", channel=address.partition(":")[0], address=address, text="Hola",
+                                status="failed", error="it did not arrive"))
+    root = Chat(engine, "root")
+    root.send("/outbox retry failed")
+    assert root.text == "1 messages queued to go again; 1 skipped (the contact blocked the bot)."
+    root.send("/outbox retry held")  # nothing held: nothing to do, and no complaint
+    assert root.text == "0 messages queued to go again."
+
+
 def _times(database, code: str, **changes) -> None:
     """Set a request's times (and other columns) as if its life had taken that long."""
     with session_scope(database) as session:
