@@ -319,6 +319,32 @@ def test_retrying_the_outbox_skips_a_contact_that_blocked_the_bot_and_says_so(en
     assert root.text == "0 messages queued to go again."
 
 
+def test_the_inbox_shows_open_and_resolved_cases_oldest_first_and_all_shows_the_rest(engine, database, staff, ana):
+    now = utcnow()
+    fresh, resolved, closed, joined, late = [file_request(ana, f"No electricity in house number {n} of our street") for n in range(5)]
+    _times(database, late, created_at=now - timedelta(days=10))  # filed long ago, entered late: first in line
+    _times(database, resolved, status="resolved")
+    _times(database, closed, status="closed")
+    _times(database, joined, group_id=request_of(database, fresh).id)
+    karim = Chat(engine, "karim")
+    karim.send("/inbox")
+    assert karim.choices == [late, fresh, resolved]  # a group is one case; closed is done
+    karim.send("/inbox overdue")  # past the first answer's target
+    assert karim.choices == [late]
+    karim.send("/inbox all")
+    assert karim.choices == [late, fresh, resolved, closed, joined]
+    karim.send("/inbox department:utilities")
+    assert karim.choices == [late, fresh, resolved]
+
+
+def test_a_queue_of_exactly_one_list_says_nothing_more(engine, database, staff, ana):
+    for n in range(LISTED):
+        file_request(ana, f"No electricity in house number {n} of our street")
+    karim = Chat(engine, "karim")
+    karim.send("/inbox all")
+    assert karim.text.splitlines()[0] == f"{LISTED} requests:" and "more" not in karim.text
+
+
 def _times(database, code: str, **changes) -> None:
     """Set a request's times (and other columns) as if its life had taken that long."""
     with session_scope(database) as session:
