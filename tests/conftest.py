@@ -102,13 +102,23 @@ def _history(function: str) -> tuple[dict[str, float], tuple[Counter, Counter]]:
     return durations, (_kills(function), _kills(_module_of(function)))
 
 
-def _likeliest_first(nodeids, durations: dict[str, float], kills: tuple[Counter, Counter]) -> list[str]:
+_NOT_A_TOPIC = {"bot", "flows", "handlers", "storage", "notifications"}
+
+
+def _about(module: str, nodeid: str) -> bool:
+    """Whether a test's file is named for the module: ``tests/test_web.py``
+    for ``bot.web``, ``tests/test_staff_desk.py`` for ``handlers.staff.queue``."""
+    topics = {word for part in module.split(".") if part not in _NOT_A_TOPIC for word in part.split("_")}
+    return bool(topics & set(Path(nodeid.partition("::")[0]).stem.removeprefix("test_").split("_")))
+
+
+def _likeliest_first(nodeids, durations: dict[str, float], kills: tuple[Counter, Counter], module: str = "") -> list[str]:
     """The tests that killed this function's mutants, then those that killed
     its module's (the first mutants of a function have no history of their
     own, and the fastest tests that reach it are seldom the ones about it),
-    then the fastest."""
+    then those whose file is named for the module, then the fastest."""
     of_function, of_module = kills
-    return sorted(nodeids, key=lambda nodeid: (-of_function[nodeid], -of_module[nodeid], durations.get(nodeid, 0.0)))
+    return sorted(nodeids, key=lambda nodeid: (-of_function[nodeid], -of_module[nodeid], not _about(module, nodeid), durations.get(nodeid, 0.0)))
 
 
 def pytest_configure(config):
@@ -119,7 +129,7 @@ def pytest_configure(config):
     if function is None or MUTATE_BUDGET <= 0 or not config.args or not all("::" in arg for arg in config.args):
         return
     durations, kills = _history(function)
-    ordered = _likeliest_first(config.args, durations, kills)
+    ordered = _likeliest_first(config.args, durations, kills, _module_of(function))
     config.args[:] = ordered[:within_budget(ordered, durations, MUTATE_BUDGET)]
 
 
@@ -133,7 +143,7 @@ def pytest_collection_modifyitems(config, items):
     if function is None:
         return
     durations, kills = _history(function)
-    order = {nodeid: position for position, nodeid in enumerate(_likeliest_first([item.nodeid for item in items], durations, kills))}
+    order = {nodeid: position for position, nodeid in enumerate(_likeliest_first([item.nodeid for item in items], durations, kills, _module_of(function)))}
     items.sort(key=lambda item: order[item.nodeid])
     _USUAL_SECONDS.update(durations)
     if MUTATE_BUDGET > 0:

@@ -30,3 +30,16 @@ def test_a_mutants_tests_run_those_that_killed_its_function_then_its_module_then
     assert _module_of("bot.engine.xǁEngineǁhandle") == "bot.engine"
     of_function, of_module = Counter({"c": 1}), Counter({"b": 2, "c": 1})
     assert _likeliest_first(["a", "b", "c", "d"], {"a": 0.1, "b": 5.0, "c": 9.0, "d": 0.05}, (of_function, of_module)) == ["c", "b", "d", "a"]
+
+
+def test_with_no_kills_yet_the_tests_named_for_the_module_come_before_the_fastest():
+    from collections import Counter
+
+    from tests.conftest import _about, _likeliest_first
+
+    assert _about("bot.web", "tests/test_web.py::test_healthz[sqlite]")
+    assert _about("handlers.staff.queue", "tests/test_staff_desk.py::test_x") and _about("handlers.whatsapp_sender", "tests/test_whatsapp_outage.py::t")
+    assert not _about("bot.web", "tests/test_webhook_only.py::t") and not _about("bot.engine", "tests/test_bot_wiring.py::t")
+    tests = ["tests/test_conversations.py::fast", "tests/test_web.py::slow", "tests/test_flows.py::faster"]
+    durations = {tests[0]: 0.01, tests[1]: 2.0, tests[2]: 0.001}
+    assert _likeliest_first(tests, durations, (Counter(), Counter()), "bot.web") == [tests[1], tests[2], tests[0]]
