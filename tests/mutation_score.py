@@ -46,6 +46,14 @@ def results() -> dict[str, str]:
     return statuses
 
 
+def seconds_spent() -> dict[str, float]:
+    """How long each mutant's tests ran (mutmut's measure, one worker's time)."""
+    spent = {}
+    for meta in (ROOT / "mutants").rglob("*.meta"):
+        spent.update({name: s for name, s in json.loads(meta.read_text("utf-8")).get("durations_by_key", {}).items() if s})
+    return spent
+
+
 def equivalent() -> dict[str, str]:
     if not EQUIVALENT.exists():
         return {}
@@ -66,8 +74,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--survivors", action="store_true", help="list the survivors not judged equivalent")
     args = parser.parse_args()
-    statuses, judged = results(), equivalent()
+    statuses, judged, spent = results(), equivalent(), seconds_spent()
     by_module: dict[str, Counter] = defaultdict(Counter)
+    minutes: Counter = Counter()
     survivors: dict[str, list[str]] = defaultdict(list)
     for name, status in statuses.items():
         module = module_of(name)
@@ -76,7 +85,8 @@ def main() -> int:
         elif status == "survived":
             survivors[module].append(name)
         by_module[module][status] += 1
-    print(f"{'module':32} {'mutants':>7} {'killed':>7} {'survived':>8} {'equiv.':>6} {'no test':>7} {'timeout':>7} {'score':>6}")
+        minutes[module] += spent.get(name, 0.0) / 60
+    print(f"{'module':32} {'mutants':>7} {'killed':>7} {'survived':>8} {'equiv.':>6} {'no test':>7} {'timeout':>7} {'score':>6} {'minutes':>7}")
     below = 0
     for module in sorted(by_module):
         c = by_module[module]
@@ -86,7 +96,7 @@ def main() -> int:
         score = 100.0 * killed / counted if counted else None
         below += score is None or score < TARGET  # a module not measured has not met the target
         shown = "    —" if score is None else f"{score:5.1f}"
-        print(f"{module:32} {total:7} {c['killed']:7} {c['survived']:8} {c['equivalent']:6} {c['no tests']:7} {c['timeout']:7} {shown}%"
+        print(f"{module:32} {total:7} {c['killed']:7} {c['survived']:8} {c['equivalent']:6} {c['no tests']:7} {c['timeout']:7} {shown}% {minutes[module]:7.1f}"
               + ("" if not c["not checked"] else f"  ({c['not checked']} not run yet)"))
     if args.survivors:
         for module, names in sorted(survivors.items()):
@@ -97,7 +107,8 @@ def main() -> int:
         print(f"\n{len(broken)} mutants counted as not killed: their tests could not start (mutmut debug = true shows why)")
         for name in broken[:20]:
             print(f"  {name}")
-    print(f"\ntarget: {TARGET:.0f}% killed in each module; {below} module(s) below it or not measured")
+    print(f"\n{sum(minutes.values()):.0f} minutes of tests in all, over mutmut's workers (make mutate's --max-children)")
+    print(f"target: {TARGET:.0f}% killed in each module; {below} module(s) below it or not measured")
     return 0
 
 
