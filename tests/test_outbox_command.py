@@ -71,7 +71,7 @@ def test_outbox_retry_queues_them_again_but_not_to_a_contact_that_blocked_the_bo
     assert (now[ids["failed"]], now[ids["held"]], now[ids["blocked"]], now[ids["sent"]]) == ("queued", "queued", "failed", "sent")
 
     asked = onewindow("outbox", "retry", str(ids["blocked"]), cwd=tmp_path)  # asked by id, it is tried
-    assert asked.returncode == 0 and "1 messages queued" in asked.stdout
+    assert asked.returncode == 0 and "1 message queued" in asked.stdout
     assert onewindow("outbox", "retry", str(ids["sent"]), cwd=tmp_path).returncode == 1
     wrong = onewindow("outbox", "retry", "everything", cwd=tmp_path)
     assert wrong.returncode == 2 and "takes message ids" in wrong.stderr

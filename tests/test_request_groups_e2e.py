@@ -43,7 +43,7 @@ async def test_telegram_neighbours_reports_are_one_case_and_a_reply_reaches_both
 
     sara = telegram_emulator.user(token, 7302, "Sara", language_code="en")
     await sara.send(f"/reply {codes[0]} Бригада чинит трубу сегодня")
-    await sara.wait_for("Also sent to the 1 other reporters")
+    await sara.wait_for("Also sent to the other reporter of the group")
     for user_id, code in ((7301, codes[0]), (7303, codes[1])):
         citizen = telegram_emulator.user(token, user_id, "x", language_code="ru")
         reply = await citizen.wait_for("Бригада чинит трубу сегодня")

@@ -102,4 +102,4 @@ def test_outbox_at_the_desk_lists_what_did_not_go_masked_with_its_request(engine
     root.send("/outbox failed")
     assert [line.split(" · ")[0] for line in root.text.splitlines() if line.startswith("#")] == [f"#{ids[0]}"]
     root.send(f"/outbox retry {ids[1]}")
-    assert root.text == "1 messages queued to go again."
+    assert root.text == "1 message queued to go again."

@@ -314,7 +314,7 @@ def test_retrying_the_outbox_skips_a_contact_that_blocked_the_bot_and_says_so(en
                                 status="failed", error="it did not arrive"))
     root = Chat(engine, "root")
     root.send("/outbox retry failed")
-    assert root.text == "1 messages queued to go again; 1 skipped (the contact blocked the bot)."
+    assert root.text == "1 message queued to go again; 1 skipped (the contact blocked the bot)."
     root.send("/outbox retry held")  # nothing held: nothing to do, and no complaint
     assert root.text == "0 messages queued to go again."
 

@@ -72,7 +72,7 @@ def test_a_visit_planned_is_shown_to_a_citizen_who_asks_and_told_to_subscribers(
     assert "I will tell you of every visit" in ana.text
 
     said = plan(engine, village, extra="limit 1")
-    assert "planned" in said and "1 people told" in said
+    assert "planned" in said and "1 person told" in said
     assert "The mobile office comes to" in pushed(database, ana)[0].text
     assert "ID card" in ana.text or "identity" in ana.text.lower()
 

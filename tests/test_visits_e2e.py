@@ -59,7 +59,7 @@ async def test_telegram_a_visit_planned_on_telegram_reaches_a_subscriber_who_boo
     day = (datetime.now(timezone(timedelta(hours=5))) + timedelta(days=4)).strftime("%Y-%m-%d")
     sara = telegram_emulator.user(token, 7202, "Sara", language_code="en")
     await sara.send(f"/visit add {village} {day} 09:00-13:00 uz-id-card-first,uz-birth-cert-copy limit 10")
-    await sara.wait_for("1 people told")
+    await sara.wait_for("1 person told")
     _let_the_morning_come(database, "telegram:7201")  # planned at night in the village: the notice waits for 08:00
     notice = await olga.wait_for("Мобильный офис приедет")
     assert "09:00–13:00" in notice.text

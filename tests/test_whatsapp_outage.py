@@ -122,7 +122,7 @@ async def test_past_the_retry_window_the_reply_fails_and_an_admin_sends_it_again
     listing = root.send("/outbox")[0].text
     assert f"#{message_id} · failed · " in listing and "whatsapp:+54922****134" in listing and "Twilio 20503" in listing
     assert "+5492215550134" not in listing
-    assert "1 messages queued to go again" in root.send(f"/outbox retry {message_id}")[0].text
+    assert "1 message queued to go again" in root.send(f"/outbox retry {message_id}")[0].text
 
     sent = await bot.deliver()
     assert [r.body for r in sent] == [ANSWER]

@@ -13,6 +13,7 @@ import sys
 
 from bot.settings import Settings
 from bot.wiring import open_store
+from flows.i18n import text
 from handlers.staff.outbox import code_of, line, retry, statuses_for
 from storage import undelivered
 from storage.db import session_scope
@@ -55,7 +56,7 @@ def _retry(session, which: list[str]) -> int:
     if queued is None:
         print("onewindow outbox retry takes message ids, or all, failed or held.", file=sys.stderr)
         return 2
-    print(f"{len(queued)} messages queued to go again" + (f"; {skipped} skipped (the contact blocked the bot)" if skipped else ""))
+    print(text("en", "staff_outbox_retried_skipped" if skipped else "staff_outbox_retried", count=len(queued), skipped=skipped))
     if not queued and not skipped and which[:1] not in (["all"], ["failed"], ["held"]):
         print(f"No held or failed message {' '.join(which)}.", file=sys.stderr)
         return 1
