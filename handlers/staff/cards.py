@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import or_
 from sqlmodel import select
 
 from flows.duplicates import Candidate, similar
@@ -117,12 +118,15 @@ def department_name(desk, department_id: str) -> str:
 
 
 def duplicates_of(desk, request: Request) -> list[tuple[str, float]]:
-    """Open requests of the same category from the last month most like this one."""
+    """Open requests of the same category from the last month most like this
+    one, outside its own group (the card lists that already)."""
     if request.status not in OPEN:
         return []
     since = request.created_at - timedelta(days=30)
+    group = request.group_id or request.id
     statement = select(Request).where(
-        Request.category_id == request.category_id, Request.status.in_(OPEN), Request.created_at >= since, Request.id != request.id,
+        Request.category_id == request.category_id, Request.status.in_(OPEN), Request.created_at >= since,
+        Request.id != request.id, Request.id != group, or_(Request.group_id.is_(None), Request.group_id != group),
     ).order_by(Request.id.desc()).limit(200)
     others = [_candidate(r) for r in desk.session.exec(statement) if desk.sees(r)]
     return similar(_candidate(request), others)
