@@ -356,12 +356,16 @@ def test_a_staff_group_works_and_its_chatter_is_left_alone(engine, database, sta
     assert "only for the service's staff" in stranger.replies[0].text
 
 
-def test_the_card_points_at_likely_duplicates(engine, database, staff, ana):
+def test_the_card_points_at_likely_duplicates_outside_its_own_group(engine, database, staff, ana):
     first = file_request(ana, "No electricity in our street since Monday")
     neighbour = Chat(engine, "bek")
     onboard(neighbour)
     second = file_request(neighbour, "Since Monday there is no electricity in our street")
     other = file_request(neighbour, "The water pipe burst near the school")
+    assert request_of(database, second).group_id == request_of(database, first).id  # one problem: grouped at once
     karim = Chat(engine, "karim")
+    karim.send(f"/show {first}")
+    assert f"2 reporters of one problem: {second}" in karim.text and "Possibly the same problem" not in karim.text
+    karim.send(f"/unlink {second}")
     karim.send(f"/show {second}")
     assert f"Possibly the same problem: {first}" in karim.text and other not in karim.text.split("Possibly")[1]
