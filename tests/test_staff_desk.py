@@ -19,7 +19,7 @@ from storage.db import session_scope
 from storage.models import Caseworker, Citizen, Identity, Message, Request, utcnow
 from tests.conversation import Chat
 from tests.test_conversations import onboard
-from tests.test_staff import file_request, request_of
+from tests.test_staff import events_of, file_request, request_of
 
 
 @pytest.fixture
@@ -273,6 +273,9 @@ def test_whoever_is_given_a_request_is_told_in_their_language_on_its_record(engi
     before = len(sent_to(database, "console:karim"))
     karim.send(f"/assign {code} Karim")  # to himself: the answer is all he needs
     assert [m.text for m in sent_to(database, "console:karim")][before:] == [f"{code} is now with Karim."]
+    karim.send(f"/assign {code} Karim")  # again: nothing to do, nothing on the record
+    assert karim.text == f"{code} is already with Karim: nothing changed."
+    assert [e for _, e, _, _ in events_of(database, code)].count("assign") == 1
     karim.send(f"/assign {code} Lola")
     told = sent_to(database, "console:lola")
     assert [m.text for m in told] == [text("ru", "staff_assigned_to_you", code=code, by="Karim")]
