@@ -7,6 +7,7 @@ from __future__ import annotations
 from rapidfuzz import fuzz, process
 
 from flows.textnorm import fold
+from handlers.staff.cards import department_name
 from handlers.staff.context import Desk, Refusal
 from storage import casework, learning
 
@@ -38,7 +39,7 @@ def category(desk: Desk) -> None:
         desk.catalog.learn(conn)
     previous = desk.catalog.category(old)
     desk.say(desk.t("staff_category_changed", code=request.code, old=previous.name(desk.language) if previous else old,
-                    new=target.name(desk.language), department=request.department_id or "—"))
+                    new=target.name(desk.language), department=department_name(desk, request.department_id) if request.department_id else "—"))
 
 
 def examples(desk: Desk) -> None:
