@@ -369,3 +369,18 @@ def test_the_card_points_at_likely_duplicates_outside_its_own_group(engine, data
     karim.send(f"/unlink {second}")
     karim.send(f"/show {second}")
     assert f"Possibly the same problem: {first}" in karim.text and other not in karim.text.split("Possibly")[1]
+    filed = request_of(database, second).created_at
+    for changed, back in [({"category_id": "housing"}, {"category_id": "utilities"}),  # another category
+                          ({"status": "closed"}, {"status": "new"}),  # done with
+                          ({"created_at": filed - timedelta(days=30, seconds=1)}, {"created_at": filed - timedelta(days=30)})]:  # a month before
+        _change(database, first, **changed)
+        karim.send(f"/show {second}")
+        assert "Possibly the same problem" not in karim.text, changed
+        _change(database, first, **back)
+        karim.send(f"/show {second}")
+        assert f"Possibly the same problem: {first}" in karim.text, back
+
+
+def _change(database, code: str, **values) -> None:
+    with session_scope(database) as session:
+        session.exec(update(Request).where(Request.code == code).values(**values))

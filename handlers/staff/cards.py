@@ -126,7 +126,7 @@ def duplicates_of(desk, request: Request) -> list[tuple[str, float]]:
     group = request.group_id or request.id
     statement = select(Request).where(
         Request.category_id == request.category_id, Request.status.in_(OPEN), Request.created_at >= since,
-        Request.id != request.id, Request.id != group, or_(Request.group_id.is_(None), Request.group_id != group),
+        Request.id != group, or_(Request.group_id.is_(None), Request.group_id != group),  # nor the request itself
     ).order_by(Request.id.desc()).limit(200)
     others = [_candidate(r) for r in desk.session.exec(statement) if desk.sees(r)]
     return similar(_candidate(request), others)
