@@ -114,6 +114,28 @@ def _id(database, name: str) -> int:
         return session.exec(select(Caseworker).where(Caseworker.name == name)).one().id
 
 
+def test_a_new_request_is_filed_updated_and_on_record_at_one_moment_with_the_classifiers_guess(engine, database, staff, ana):
+    code = file_request(ana)
+    request = request_of(database, code)
+    with session_scope(database) as session:
+        created = session.exec(select(RequestEvent).where(RequestEvent.request_id == request.id, RequestEvent.kind == "created")).one()
+    assert request.created_at == request.updated_at == created.at
+    assert request.suggested_category_id == "utilities" and 50 < request.suggested_score <= 100  # sure, in per cent
+
+
+def test_a_tracking_code_already_taken_is_never_given_again(engine, database, staff, ana):
+    from storage.message_path import free_code
+
+    taken = file_request(ana)
+    offered = iter([taken, "ZZZ-ZZ2"])
+    with database.connect() as conn:
+        assert free_code(conn, lambda: next(offered)) == "ZZZ-ZZ2"
+        tries = []
+        with pytest.raises(RuntimeError, match="^could not find a free tracking code$"):
+            free_code(conn, lambda: tries.append(1) or taken)
+        assert len(tries) == 20
+
+
 def test_no_reopens_the_request_and_alerts_the_assignee(engine, database, staff, ana):
     code = file_request(ana)
     karim = Chat(engine, "karim")
