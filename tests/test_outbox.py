@@ -331,3 +331,14 @@ async def test_a_word_from_another_thread_wakes_an_idle_outbox_at_once(database)
     outbox.stop()
     outbox.notify()
     await asyncio.wait_for(running, 5)
+
+
+async def test_cancelling_the_outbox_ends_its_delivery_loops_too(database):
+    outbox = Outbox(database, {"test": RecordingSender()})
+    running = asyncio.create_task(outbox.run(idle_seconds=60))
+    await asyncio.sleep(0.2)
+    assert len(delivery_loops()) == 1
+    running.cancel()
+    done, _ = await asyncio.wait({running}, timeout=5)
+    assert running in done and running.cancelled()
+    assert delivery_loops() == []
