@@ -29,6 +29,9 @@ fuzz: $(INSTALLED)
 # ONLY=glob picks mutants, e.g. ONLY="flows.tracking*".
 MUTATE_BUDGET ?= 10
 mutate: $(INSTALLED)
+	@# mutmut copies the Python files it mutates again when they change, never the texts,
+	@# examples and transcripts beside them: a second run would read stale ones.
+	@[ ! -d mutants ] || git ls-files -- ':!*.py' flows tests storage bot handlers notifications | xargs -I{} cp --parents {} mutants/
 	@started=$$(date +%s); \
 	MUTATE_BUDGET=$(MUTATE_BUDGET) TMPDIR=$$( [ -d /dev/shm ] && echo /dev/shm || echo $${TMPDIR:-/tmp} ) \
 		$(BIN)/mutmut run --max-children $$(nproc) $(ONLY) || true; \
