@@ -348,6 +348,17 @@ def test_a_queue_of_exactly_one_list_says_nothing_more(engine, database, staff, 
     assert karim.text.splitlines()[0] == f"{LISTED} requests:" and "more" not in karim.text
 
 
+def test_an_admin_who_belongs_to_a_department_still_sees_every_request(engine, database, staff, ana):
+    code = file_request(ana)  # utilities
+    with session_scope(database) as session:
+        add(session, "console:hakim", "admin", "health", "Hakim")
+    hakim = Chat(engine, "hakim")
+    hakim.send("/inbox")
+    assert code in hakim.choices
+    hakim.send(f"/take {code}")
+    assert f"You have taken {code}" in hakim.text
+
+
 def _times(database, code: str, **changes) -> None:
     """Set a request's times (and other columns) as if its life had taken that long."""
     with session_scope(database) as session:
