@@ -359,6 +359,34 @@ def test_an_admin_who_belongs_to_a_department_still_sees_every_request(engine, d
     assert f"You have taken {code}" in hakim.text
 
 
+def test_a_staff_command_is_on_record_and_its_answer_goes_out_through_the_outbox(engine, database, staff, ana):
+    from datetime import datetime, timezone
+
+    from flows.messages import Incoming
+    from notifications.outbox import to_outgoing
+
+    code = file_request(ana)
+    typed = datetime(2026, 12, 1, 8, 30, tzinfo=timezone.utc)
+    group = "console:utilities-team"
+    handled = engine.handle(Incoming("console", group, "/inbox", external_id="team-1", sender="console:karim", name="Karim",
+                                     private=False, received_at=typed))
+    with session_scope(database) as session:
+        inbound = session.exec(select(Message).where(Message.external_id == "team-1")).one()
+        assert (inbound.direction, inbound.text, inbound.status, inbound.created_at) == ("in", "/inbox", "processed", typed)
+        assert inbound.payload == {"sender": "console:karim", "name": "Karim"}
+        [out] = [to_outgoing(m) for m in session.exec(select(Message).where(Message.address == group, Message.direction == "out"))]
+    assert (out.text, out.choices, out.menu_id) == (handled.replies[0].text, handled.replies[0].choices, "0") and code in out.text
+    assert [c.label for c in out.choices] == [code]
+    stranger = engine.handle(Incoming("console", group, "/inbox", external_id="team-2", sender="console:mallory", private=False))
+    with session_scope(database) as session:
+        assert session.exec(select(Message.status).where(Message.external_id == "team-2")).one() == "refused"
+    karim = Chat(engine, "karim")
+    karim.send("/staff list")
+    with session_scope(database) as session:
+        assert session.exec(select(Message.status).where(Message.text == "/staff list")).one() == "refused"
+    assert stranger.replies
+
+
 def _times(database, code: str, **changes) -> None:
     """Set a request's times (and other columns) as if its life had taken that long."""
     with session_scope(database) as session:
