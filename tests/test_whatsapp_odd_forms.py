@@ -55,6 +55,7 @@ REFUSED = [
     ({"Latitude": "٤٠", "Longitude": "68"}, "Latitude and Longitude must both be numbers"),
     ({"Latitude": "4_0", "Longitude": "68"}, "Latitude and Longitude must both be numbers"),
     ({"Latitude": "40.5"}, "Latitude and Longitude must both be numbers"),
+    ({"Longitude": "68.7"}, "Latitude and Longitude must both be numbers"),
     ({"Latitude": "91", "Longitude": "0"}, "Latitude or Longitude is out of range"),
     ({"Latitude": "0", "Longitude": "-180.5"}, "Latitude or Longitude is out of range"),
     ({"MessageSid": "SM" + "０" * 32}, "MessageSid is not a Twilio message SID"),
@@ -92,6 +93,7 @@ TAKEN = [
     ({"MessageType": "location", "Body": "", "NumMedia": "0"}, {"text": ""}),  # no place after all: "no words"
     ({"Latitude": "-34.6037", "Longitude": "-58.3816", "Label": "Casa\x00", "Address": "\x00"}, {"label": "Casa"}),
     ({"Latitude": "+40", "Longitude": "68"}, {"latitude": 40.0}),
+    ({"Latitude": "-90", "Longitude": "180"}, {"latitude": -90.0}),  # the pole and the antimeridian are on the map
     ({"ButtonPayload": "yes\x00", "ButtonText": "Sí"}, {"payload": "yes"}),
     ({"From": "whatsapp:+5492215550134 "}, {"text": "Así está la calle, no hay luz"}),
 ]
