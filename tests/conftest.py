@@ -3,6 +3,7 @@ and an engine with a recording outbox."""
 
 from __future__ import annotations
 
+import functools
 import gc
 import json
 import os
@@ -92,14 +93,19 @@ def _kills(name: str) -> Counter:
         return Counter()
 
 
-def _history(function: str) -> tuple[dict[str, float], tuple[Counter, Counter]]:
-    """Each test's usual duration (mutmut's measurement), and how often it
-    killed a mutant of `function`, and of its module, so far."""
+@functools.cache
+def _durations() -> dict[str, float]:
+    """Each test's usual duration (mutmut's measurement): read once a mutant, not once a hook."""
     try:
-        durations = json.loads(Path("mutmut-stats.json").read_text())["duration_by_test"]
+        return json.loads(Path("mutmut-stats.json").read_text())["duration_by_test"]
     except (OSError, ValueError, KeyError):
-        durations = {}
-    return durations, (_kills(function), _kills(_module_of(function)))
+        return {}
+
+
+def _history(function: str) -> tuple[dict[str, float], tuple[Counter, Counter]]:
+    """Each test's usual duration, and how often it killed a mutant of
+    `function`, and of its module, so far."""
+    return _durations(), (_kills(function), _kills(_module_of(function)))
 
 
 _NOT_A_TOPIC = {"bot", "flows", "handlers", "storage", "notifications"}

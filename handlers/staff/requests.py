@@ -52,9 +52,9 @@ def assign(desk: Desk) -> None:
     _open(desk, request)
     desk.may_change(request)
     person = desk.person(target)
-    if person is not None and person.id == request.assignee_id:
-        raise Refusal(desk.t("staff_already_assigned", code=request.code, to=person.name))
     if person is not None:  # past may_change, a caseworker holds the request or no one does: theirs to give
+        if person.id == request.assignee_id:
+            raise Refusal(desk.t("staff_already_assigned", code=request.code, to=person.name))
         request.assignee_id, request.department_id = person.id, person.department_id or request.department_id
         casework.record(desk.session, request, desk.actor, "assign", person.name)
         desk.tell_staff(person, text(person.language, "staff_assigned_to_you", code=request.code, by=desk.me.name), request)
