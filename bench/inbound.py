@@ -20,7 +20,12 @@ with p50 and p99 latency, and (b) and (c) with their ratio to (a).
 Targets: (b) at least 0.4 of (a); (c) at least 1,500 a second with four
 processes.
 
-    python bench/inbound.py [-n 5000] [--citizens 200] [--processes 1,2,4]
+Each store is measured twice: updates arriving one at a time, and arriving
+``--together`` at a time, as a busy webhook delivers them: stored in one
+commit, then handled in one transaction (group commit); each update's
+latency is then its group's.
+
+    python bench/inbound.py [-n 5000] [--citizens 200] [--processes 1,2,4] [--together 20]
 """
 
 from __future__ import annotations
@@ -148,33 +153,40 @@ class MessagePath:
         self.bot = offline_bot()
         self.inbox = TelegramInbox(self.bot, Engine(self.database, Catalog.from_store(self.database)), self.database)
 
-    def take(self, raw: str):
+    def take(self, raws: list[str]) -> list:
+        """``raws`` arriving together: stored in one commit (before Telegram
+        hears back), then handled in one transaction, as the inbox's worker
+        does with what waits in its queue."""
         from handlers.telegram_inbox import _Item
         from handlers.telegram_updates import read_update
 
-        update, incoming = read_update(json.loads(raw), self.bot)
-        (item_id,) = self.inbox._store([(str(update.update_id), raw)])  # stored before Telegram hears back
-        return incoming, self.inbox._handle_now(_Item(item_id, update, incoming))
+        read = [read_update(json.loads(raw), self.bot) for raw in raws]
+        ids = self.inbox._store([(str(update.update_id), raw) for raw, (update, _) in zip(raws, read)])
+        items = [_Item(item_id, update, incoming) for item_id, (update, incoming) in zip(ids, read)]
+        return list(zip([item.incoming for item in items], self.inbox._handle_now(items)))
 
 
-def run_share(database_url: str, chat_ids: list[int], n: int, seed: int, go=None, results=None):
-    """Handle ``n`` updates from ``chat_ids``' citizens; with ``go``, as one
-    of several processes that start together."""
+def run_share(database_url: str, chat_ids: list[int], n: int, seed: int, together: int = 1, go=None, results=None):
+    """Handle ``n`` updates from ``chat_ids``' citizens, ``together`` at a
+    time (each waits for its group: that is its latency); with ``go``, as
+    one of several processes that start together."""
     path = MessagePath(database_url)
     people = Citizens(chat_ids, seed)
     for _ in range(20):  # warm up
-        people.saw(*path.take(people.next_update()))
+        for seen in path.take([people.next_update()]):
+            people.saw(*seen)
     if go is not None:
         results.put(("ready",))
         go.wait()
     latencies = []
     started = time.monotonic()
-    for _ in range(n):
-        raw = people.next_update()
+    for _ in range(n // together):
+        raws = [people.next_update() for _ in range(together)]
         t0 = time.perf_counter()
-        incoming, handled = path.take(raw)
-        latencies.append(time.perf_counter() - t0)
-        people.saw(incoming, handled)
+        seen = path.take(raws)
+        latencies += [time.perf_counter() - t0] * together
+        for incoming, handled in seen:
+            people.saw(incoming, handled)
     finished = time.monotonic()
     path.database.dispose()
     if results is None:
@@ -182,10 +194,10 @@ def run_share(database_url: str, chat_ids: list[int], n: int, seed: int, go=None
     results.put((started, finished, latencies))
 
 
-def in_processes(database_url: str, chat_ids: list[int], n: int, processes: int) -> tuple[float, list[float]]:
+def in_processes(database_url: str, chat_ids: list[int], n: int, processes: int, together: int) -> tuple[float, list[float]]:
     spawn = multiprocessing.get_context("spawn")
     go, results = spawn.Event(), spawn.Queue()
-    workers = [spawn.Process(target=run_share, args=(database_url, chat_ids[i::processes], n // processes, 100 + i, go, results))
+    workers = [spawn.Process(target=run_share, args=(database_url, chat_ids[i::processes], n // processes, 100 + i, together, go, results))
                for i in range(processes)]
     for worker in workers:
         worker.start()
@@ -225,6 +237,10 @@ def ptb_reference(raws: list[str]) -> tuple[float, list[float]]:
     return asyncio.run(main())
 
 
+def _arriving(together: int) -> str:
+    return f", {together} at a time" if together > 1 else ""
+
+
 def report(name: str, rate: float, latencies: list[float], reference: float | None = None) -> None:
     cuts = statistics.quantiles(latencies, n=100)
     ratio = f"   {rate / reference:5.3f} of (a)" if reference else ""
@@ -236,6 +252,8 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=5000, help="updates per figure (default 5000)")
     parser.add_argument("--citizens", type=int, default=200)
     parser.add_argument("--processes", default="1,2,4", help="PostgreSQL process counts (default 1,2,4)")
+    parser.add_argument("--together", type=int, default=20,
+                        help="also measure updates arriving this many at a time, handled in one transaction (default 20; 1: not)")
     args = parser.parse_args()
     print(f"{args.n} updates from {args.citizens} citizens (35% requests + their confirmation button, status checks, menu, help)")
 
@@ -243,21 +261,25 @@ def main() -> None:
     reference, latencies = ptb_reference([people.next_update() for _ in range(args.n)])
     report("(a) PTB de_json + no-op", reference, latencies)
 
-    with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite:///{folder}/bench.sqlite3"
-        started, finished, latencies = run_share(url, seed_citizens(url, args.citizens), args.n, 7)
-    report("(b) SQLite file", args.n / (finished - started), latencies, reference)
+    modes = [1] if args.together == 1 else [1, args.together]
+    for together in modes:
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite:///{folder}/bench.sqlite3"
+            started, finished, latencies = run_share(url, seed_citizens(url, args.citizens), args.n, 7, together)
+        report(f"(b) SQLite file{_arriving(together)}", args.n / (finished - started), latencies, reference)
 
     database_url = os.environ.get("DATABASE_URL", "")
     if not database_url.startswith("postgresql"):
         print("(c) PostgreSQL: set DATABASE_URL=postgresql://... to measure it")
         return
-    rates = {}
-    for processes in [int(p) for p in args.processes.split(",")]:
-        rates[processes], latencies = in_processes(database_url, seed_citizens(database_url, args.citizens), args.n, processes)
-        report(f"(c) PostgreSQL, {processes} process{'es' if processes > 1 else ''}", rates[processes], latencies, reference)
-    if 1 in rates and len(rates) > 1:
-        print("scaling: " + ", ".join(f"{p} processes {rate / rates[1]:.2f}x" for p, rate in rates.items() if p != 1))
+    for together in modes:
+        rates = {}
+        for processes in [int(p) for p in args.processes.split(",")]:
+            rates[processes], latencies = in_processes(database_url, seed_citizens(database_url, args.citizens), args.n, processes, together)
+            name = f"(c) PostgreSQL, {processes} process{'es' if processes > 1 else ''}{_arriving(together)}"
+            report(name, rates[processes], latencies, reference)
+        if 1 in rates and len(rates) > 1:
+            print("scaling: " + ", ".join(f"{p} processes {rate / rates[1]:.2f}x" for p, rate in rates.items() if p != 1))
     print(f"on {os.cpu_count()} CPUs (PostgreSQL and the processes share them)")
 
 

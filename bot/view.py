@@ -63,7 +63,7 @@ class StoreView:
 
     def similar_open_request(self, text: str, category_id: str) -> RequestInfo | None:
         """The citizen's own open request for the same need, filed lately."""
-        found = groups.similar_mine(self._session, self._citizen_id, text, category_id, self._duplicate_rules)
+        found = groups.similar_mine(self._conn, self._citizen_id, text, category_id, self._duplicate_rules)
         return RequestInfo(found.code, found.category_id, found.status, found.text, found.created_at, found.updated_at) if found else None
 
     def visit(self, visit_id: int) -> VisitInfo | None:

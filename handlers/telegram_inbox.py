@@ -19,7 +19,9 @@ see :mod:`handlers.telegram_updates`) and sends the replies.
 
 Updates are handled by a few workers, each owning the chats whose address
 hashes to it, so one chat's messages are handled in the order they came (on
-SQLite one worker: it has one writer anyway).
+SQLite one worker: it has one writer anyway). What waits in a worker's queue
+when it comes to it is handled together, in one transaction
+(:meth:`bot.engine.Engine.handle_together`): under load, one commit for many.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from flows.masking import log_failure
 from flows.messages import Incoming
 from handlers.telegram import CHANNEL, retry_after_seconds
 from handlers.telegram_updates import BadUpdate, read_update
+from handlers.together import Together
 from storage import inbox
 from storage import message_path as path
 
@@ -50,6 +53,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 POLL_TIMEOUT = 10  # seconds a getUpdates call waits for news (Telegram's long poll)
 QUEUE = 1000  # updates waiting in memory per worker; past that, receiving waits
+TOGETHER = 50  # updates of one worker's queue handled in one transaction at most
 MAX_BACKOFF = 30.0
 SECOND_POLLER = (
     "Another process is polling Telegram with this bot's token (Telegram: 'terminated by other getUpdates request'). "
@@ -81,8 +85,7 @@ class TelegramInbox:
         self._workers: list[asyncio.Task] = []
         self._handling: set[asyncio.Future] = set()
         self._closed = False
-        self._waiting: list[tuple[list[tuple[str, str]], asyncio.Future]] = []  # updates for the next commit
-        self._committing: asyncio.Future | None = None
+        self._storing = Together(self._store_each)  # updates for the next commit
 
     # -- the life of the inbox ------------------------------------------------
 
@@ -201,67 +204,61 @@ class TelegramInbox:
 
     async def _work(self, queue: asyncio.Queue[_Item]) -> None:
         while True:
-            item = await queue.get()
-            # Stopping cancels the worker, never the update being handled.
-            handling = asyncio.ensure_future(self._handle(item))
+            items = [await queue.get()]
+            while len(items) < TOGETHER and not queue.empty():
+                items.append(queue.get_nowait())  # what arrived meanwhile is handled in one transaction
+            # Stopping cancels the worker, never the updates being handled.
+            handling = asyncio.ensure_future(self._handle(items))
             self._handling.add(handling)
             handling.add_done_callback(self._handling.discard)
             await asyncio.shield(handling)
 
-    async def _handle(self, item: _Item) -> None:
-        if query := item.update.callback_query:
-            try:
-                await query.answer()
-            except TelegramError:  # an old button, pressed before a restart: nothing to answer
-                log.debug("could not answer callback query of update %s", item.update.update_id)
+    async def _handle(self, items: list[_Item]) -> None:
+        await asyncio.gather(*(self._answer(item.update) for item in items if item.update.callback_query))
         try:
-            await asyncio.to_thread(self._handle_now, item)
+            await asyncio.to_thread(self._handle_now, items)
         except Exception:
-            log_failure(log, "could not handle Telegram update %s; it stays stored and is tried on the next start", item.update.update_id)
+            ids = ", ".join(str(item.update.update_id) for item in items)
+            log_failure(log, "could not handle Telegram updates %s; they stay stored and are tried on the next start", ids)
 
-    def _handle_now(self, item: _Item) -> Handled:
+    async def _answer(self, update: Update) -> None:
+        try:
+            await update.callback_query.answer()
+        except TelegramError:  # an old button, pressed before a restart: nothing to answer
+            log.debug("could not answer callback query of update %s", update.update_id)
+
+    def _handle_now(self, items: list[_Item]) -> list[Handled]:
         # The raw update goes in the transaction that stores the message:
         # one commit fewer, and never one without the other.
-        handled = self.engine.handle(item.incoming, also=partial(inbox.done, item_id=item.item_id))
-        if handled.also_done:
-            return handled
-        with self.database.begin() as conn:
-            if handled.failed and not path.inbound_exists(conn, CHANNEL, item.incoming.external_id):
-                inbox.failed(conn, item.item_id, "the engine could not store the message")
-            else:
-                inbox.done(conn, item.item_id)
-        return handled
+        done = self.engine.handle_together([item.incoming for item in items], also=[partial(inbox.done, item_id=item.item_id) for item in items])
+        left = [(item, handled) for item, handled in zip(items, done) if not handled.also_done]
+        if left:
+            with self.database.begin() as conn:
+                for item, handled in left:
+                    if handled.failed and not path.inbound_exists(conn, CHANNEL, item.incoming.external_id):
+                        inbox.failed(conn, item.item_id, "the engine could not store the message")
+                    else:
+                        inbox.done(conn, item.item_id)
+        return done
 
     # -- the store --------------------------------------------------------------
 
     async def _store_together(self, payloads: list[tuple[str, str]]) -> list[int | None]:
         """Store ``payloads`` and return when they are committed. Webhooks
         that arrive while a commit is under way are stored together in the
-        next one (group commit): one transaction and one flush to disk for
-        many updates, and still no update acknowledged before it is stored.
-        If that commit fails, every update in it fails (Telegram sends them
-        again)."""
-        done = asyncio.get_running_loop().create_future()
-        self._waiting.append((payloads, done))
-        if self._committing is None or self._committing.done():
-            self._committing = asyncio.ensure_future(self._commit_waiting())
-        return await done
+        next one (group commit, :mod:`handlers.together`): one transaction
+        and one flush to disk for many updates, and still no update
+        acknowledged before it is stored. If that commit fails, every update
+        in it fails (Telegram sends them again)."""
+        return await self._storing.submit(payloads)
 
-    async def _commit_waiting(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting, []
-            try:
-                ids = await asyncio.to_thread(self._store, [p for payloads, _ in batch for p in payloads])
-            except Exception as error:
-                for _, done in batch:
-                    if not done.done():
-                        done.set_exception(error)
-                continue
-            at = 0
-            for payloads, done in batch:
-                if not done.done():
-                    done.set_result(ids[at:at + len(payloads)])
-                at += len(payloads)
+    def _store_each(self, groups: list[list[tuple[str, str]]]) -> list[list[int | None]]:
+        ids = self._store([payload for payloads in groups for payload in payloads])
+        each, at = [], 0
+        for payloads in groups:
+            each.append(ids[at:at + len(payloads)])
+            at += len(payloads)
+        return each
 
     def _store(self, payloads: list[tuple[str, str]]) -> list[int | None]:
         with self.database.begin() as conn:

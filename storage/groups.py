@@ -8,17 +8,42 @@ reporter. The rules are :mod:`flows.duplicates`, the same as for imports.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam, insert, update
+from sqlalchemy.engine import Connection, Row
 from sqlmodel import Session, select
 
 from flows import lifecycle
 from flows.duplicates import NEIGHBOURS, SAME_PERSON, Report, Rules, kept_apart, likeness, same_case
 from storage import casework
-from storage.models import Request, utcnow
+from storage.models import Request, RequestEvent, utcnow
 
 
 CANDIDATES = 300  # the latest open reports of a place and category a new one is compared with
+
+_R = Request.__table__
+_E = RequestEvent.__table__
+_COLUMNS = (_R.c.id, _R.c.code, _R.c.text, _R.c.category_id, _R.c.locality_id, _R.c.created_at, _R.c.citizen_id,
+            _R.c.group_id, _R.c.status, _R.c.department_id)
+_CASE = select(*_COLUMNS).where(_R.c.id == bindparam("id"))
+_CANDIDATES = (
+    select(*_COLUMNS)
+    .where(
+        _R.c.id < bindparam("id"), _R.c.citizen_id != bindparam("citizen_id"), _R.c.locality_id == bindparam("locality_id"),
+        _R.c.category_id == bindparam("category_id"), _R.c.status.in_(sorted(lifecycle.OPEN)), _R.c.created_at >= bindparam("since"),
+    )
+    .order_by(_R.c.id.desc())
+    .limit(CANDIDATES)
+)
+_MINE = (
+    select(*_COLUMNS, _R.c.updated_at)
+    .where(_R.c.citizen_id == bindparam("citizen_id"), _R.c.status.in_(sorted(lifecycle.OPEN)), _R.c.created_at >= bindparam("since"))
+    .order_by(_R.c.id.desc())
+)
+_GROUP = update(_R).where(_R.c.id == bindparam("key")).values(
+    group_id=bindparam("group_id"), department_id=bindparam("department_id"), updated_at=bindparam("updated_at"))
+_TOUCH = update(_R).where(_R.c.id == bindparam("key")).values(updated_at=bindparam("updated_at"))
 
 
 def report(request) -> Report:
@@ -26,42 +51,48 @@ def report(request) -> Report:
     return Report(request.text, request.category_id, request.locality_id, None, None, request.created_at, request.citizen_id)
 
 
-def link_at_intake(session: Session, request_id: int, rules: Rules) -> Request | None:
+def link_at_intake(conn: Connection, request_id: int, rules: Rules) -> Row | None:
     """Link a new request to the group of the most alike open report of one
-    problem by another citizen of its place; returns the group's first.
+    problem by another citizen of its place, filed before it; returns the
+    group's first. (Only earlier ones: requests filed together are linked
+    after they are all stored, each to those before it, never in a circle.)
 
     Only the columns the rules read, of the latest :data:`CANDIDATES`
-    open reports of the place and category: a request is handled while the
-    citizen waits, and a district's old reports of the problem are already
-    in its group, which the latest ones lead to."""
-    request = session.get(Request, request_id)
+    open reports of the place and category: it runs for every request a
+    citizen files, and a district's old reports of the problem are already
+    in its group, which the latest ones lead to. Prebuilt statements rather
+    than the ORM, for the same reason."""
+    request = conn.execute(_CASE, {"id": request_id}).first()
     if request is None or not request.locality_id or not request.text:
         return None
-    since = utcnow() - timedelta(days=rules.neighbour_days)
-    candidates = session.exec(select(
-        Request.id, Request.text, Request.category_id, Request.locality_id, Request.created_at, Request.citizen_id, Request.group_id,
-    ).where(
-        Request.id != request.id, Request.citizen_id != request.citizen_id, Request.locality_id == request.locality_id,
-        Request.category_id == request.category_id, Request.status.in_(lifecycle.OPEN), Request.created_at >= since,
-    ).order_by(Request.id.desc()).limit(CANDIDATES)).all()
+    candidates = conn.execute(_CANDIDATES, {
+        "id": request.id, "citizen_id": request.citizen_id, "locality_id": request.locality_id,
+        "category_id": request.category_id, "since": utcnow() - timedelta(days=rules.neighbour_days),
+    }).all()
     mine = report(request)
     matches = [c for c, theirs in ((c, report(c)) for c in candidates)
                if same_case(mine, theirs, rules) == NEIGHBOURS and not kept_apart(mine, theirs, rules)]
     if not matches:
         return None
-    best_row = max(matches, key=lambda c: (likeness(request.text, c.text), -c.id))
-    best = session.get(Request, best_row.id)
-    first = session.get(Request, best.group_id) if best.group_id else best
+    best = max(matches, key=lambda c: (likeness(request.text, c.text), -c.id))
+    first = conn.execute(_CASE, {"id": best.group_id}).first() if best.group_id else best
     if first is None or first.status not in lifecycle.OPEN:
         first = best
-    request.group_id = first.id
-    if first.department_id and first.department_id != request.department_id:
-        request.department_id = first.department_id  # one case, one department
-    session.add(request)
-    casework.record(session, request, "system", "grouped", f"with {first.code}")
-    casework.record(session, first, "system", "grouped", f"{request.code} reports the same problem")
-    session.flush()
+    department_id = first.department_id or request.department_id  # one case, one department
+    now = utcnow()
+    conn.execute(_GROUP, {"key": request.id, "group_id": first.id, "department_id": department_id, "updated_at": now})
+    conn.execute(_TOUCH, {"key": first.id, "updated_at": now})
+    conn.execute(insert(_E), [
+        _grouped(request, now, f"with {first.code}"),
+        _grouped(first, now, f"{request.code} reports the same problem"),
+    ])
     return first
+
+
+def _grouped(request: Row, now: datetime, note: str) -> dict:
+    """A "grouped" event on ``request``'s record (see :func:`storage.casework.record`)."""
+    return {"request_id": request.id, "at": now, "actor": "system", "kind": "grouped",
+            "from_status": request.status, "to_status": request.status, "note": note}
 
 
 def members(session: Session, first: Request, *, open_only: bool = True) -> list[Request]:
@@ -90,13 +121,12 @@ def unlink(session: Session, request: Request, actor: str) -> Request | None:
     return first
 
 
-def similar_mine(session: Session, citizen_id: int, text: str, category_id: str, rules: Rules) -> Request | None:
+def similar_mine(conn: Connection, citizen_id: int, text: str, category_id: str, rules: Rules) -> Row | None:
     """The citizen's own open request for the same need, filed in the last
-    ``rules.mine_days`` days ("you already asked this")."""
+    ``rules.mine_days`` days ("you already asked this"): asked before every
+    request is filed, so a prebuilt statement."""
     since = utcnow() - timedelta(days=rules.mine_days)
-    mine = session.exec(select(Request).where(
-        Request.citizen_id == citizen_id, Request.status.in_(lifecycle.OPEN), Request.created_at >= since,
-    ).order_by(Request.id.desc())).all()
+    mine = conn.execute(_MINE, {"citizen_id": citizen_id, "since": since}).all()
     new = Report(text, category_id, None, None, None, utcnow(), citizen_id)
     alike = [r for r in mine if same_case(new, report(r), rules) == SAME_PERSON]
     return max(alike, key=lambda r: likeness(text, r.text)) if alike else None

@@ -15,6 +15,10 @@ from storage.models import InboxItem, utcnow
 _X = InboxItem.__table__
 MAX_ERROR = 500
 
+_STORE = {  # by dialect: the row's id, or nothing when the same update is already waiting
+    name: dialect.insert(_X).on_conflict_do_nothing(index_elements=["channel", "external_id"]).returning(_X.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 _PENDING = select(_X.c.id, _X.c.external_id, _X.c.payload).where(_X.c.channel == bindparam("channel")).order_by(_X.c.id)
 _DONE = delete(_X).where(_X.c.id == bindparam("key"))
 _FAILED = update(_X).where(_X.c.id == bindparam("key")).values(attempts=_X.c.attempts + 1, error=bindparam("reason"))
@@ -23,8 +27,7 @@ _FAILED = update(_X).where(_X.c.id == bindparam("key")).values(attempts=_X.c.att
 def store(conn: Connection, channel: str, items: list[tuple[str, str]]) -> list[int | None]:
     """Store ``(external_id, payload)`` pairs; for each, the id of its new
     row, or None when the same update is already waiting here."""
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(_X)
-    statement = insert.on_conflict_do_nothing(index_elements=["channel", "external_id"]).returning(_X.c.id)
+    statement = _STORE[conn.dialect.name]
     now = utcnow()
     return [
         conn.execute(statement, {"channel": channel, "external_id": external_id, "payload": payload, "received_at": now, "attempts": 0}).scalar()

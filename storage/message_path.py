@@ -12,10 +12,11 @@ message's transaction first.
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections import namedtuple
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import String, bindparam, exists, insert, select, text, update
 from sqlalchemy.engine import Connection, Row
 
 from storage.models import Caseworker, Citizen, Conversation, Identity, Message, NamedPlace, Request, RequestEvent, utcnow
@@ -30,6 +31,11 @@ _W = Caseworker.__table__
 
 _IS_STAFF = select(_W.c.address).where(_W.c.address == bindparam("address"), _W.c.active.is_(True))
 _LOCK_ADDRESS = text("SELECT pg_advisory_xact_lock(hashtextextended(:address, 0))")
+# Several at once, in the order given (callers sort them, so two processes
+# locking overlapping sets never wait for each other in a circle).
+_LOCK_ADDRESSES = text(
+    "SELECT pg_advisory_xact_lock(hashtextextended(a.address, 0)) FROM unnest(CAST(:addresses AS text[])) WITH ORDINALITY AS a(address, n) ORDER BY a.n"
+)
 _LOAD_CONVERSATION = select(_C).where(_C.c.address == bindparam("address")).with_for_update()
 _UPDATE_CONVERSATION = (
     update(_C).where(_C.c.address == bindparam("key"), _C.c.revision == bindparam("read_revision")).values(revision=_C.c.revision + 1)
@@ -39,6 +45,25 @@ _LOAD_CITIZEN = (
     .join(_I, _I.c.citizen_id == _Z.c.id)
     .where(_I.c.address == bindparam("address"))
 )
+
+# Everything a citizen's message needs before the flows run, in one round
+# trip: the conversation, the citizen with the identity's ``blocked_at``,
+# and whether the author is on the staff (then the message is the desk's).
+_KEY = select(bindparam("address", type_=String).label("address")).subquery("turn")
+_TURN = (
+    select(
+        *(column.label(f"c_{column.name}") for column in _C.c),
+        *(column.label(f"z_{column.name}") for column in _Z.c),
+        _I.c.blocked_at.label("z_blocked_at"),
+        exists().where(_W.c.address == bindparam("author"), _W.c.active.is_(True)).label("author_is_staff"),
+    )
+    .select_from(_KEY)
+    .outerjoin(_C, _C.c.address == _KEY.c.address)
+    .outerjoin(_I, _I.c.address == _KEY.c.address)
+    .outerjoin(_Z, _Z.c.id == _I.c.citizen_id)
+)
+ConversationRow = namedtuple("ConversationRow", [column.name for column in _C.c])
+CitizenRow = namedtuple("CitizenRow", [*(column.name for column in _Z.c), "blocked_at"])
 _UNBLOCK = update(_I).where(_I.c.address == bindparam("key")).values(blocked_at=None)
 _REQUESTS_OF = (
     select(_R).where(_R.c.citizen_id == bindparam("citizen_id")).order_by(_R.c.created_at.desc(), _R.c.id.desc()).limit(bindparam("limit"))
@@ -70,6 +95,38 @@ def lock_address(conn: Connection, address: str) -> None:
     lock); SQLite has one writer process anyway."""
     if conn.dialect.name == "postgresql":
         conn.execute(_LOCK_ADDRESS, {"address": address})
+
+
+def lock_addresses(conn: Connection, addresses: list[str]) -> None:
+    """:func:`lock_address` for messages handled together: one statement,
+    the addresses locked in the order given (sorted by the caller)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(_LOCK_ADDRESSES, {"addresses": addresses})
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What a citizen's message is handled from."""
+
+    conversation: ConversationRow | None  # None: the first message here
+    citizen: CitizenRow | None  # None: nobody has written from this address yet
+    author_is_staff: bool
+
+
+def load_turn(conn: Connection, address: str, author: str) -> Turn:
+    """The conversation at ``address``, its citizen and whether ``author``
+    is active staff, in one statement (see :data:`_TURN`). No row lock: the
+    address lock serialises the engine's writers and the revision check on
+    save catches anyone else (:func:`save_conversation`)."""
+    row = conn.execute(_TURN, {"address": address, "author": author or ""}).one()
+    conversation_columns, citizen_columns = len(ConversationRow._fields), len(CitizenRow._fields)
+    conversation = ConversationRow(*row[:conversation_columns])
+    citizen = CitizenRow(*row[conversation_columns:conversation_columns + citizen_columns])
+    return Turn(
+        conversation if conversation.address is not None else None,
+        citizen if citizen.id is not None else None,
+        bool(row.author_is_staff),
+    )
 
 
 def load_conversation(conn: Connection, address: str) -> Row | None:

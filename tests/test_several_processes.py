@@ -27,18 +27,18 @@ def test_a_conversation_write_that_lost_a_race_is_done_again_from_the_new_state(
     ana = Chat(engine, "ana")
     onboard(ana)
     with database.connect() as conn:
-        before = path.load_conversation(conn, ana.address)  # what a slower process read before the next message
+        before = path.load_turn(conn, ana.address, ana.address)  # what a slower process read before the next message
     ana.send("There is no electricity in our street for three days")
     assert "I understood this as: Utilities" in ana.text
 
-    real_load, reads = path.load_conversation, []
+    real_load, reads = path.load_turn, []
 
-    def first_read_is_stale(conn, address):
+    def first_read_is_stale(conn, address, author):
         reads.append(address)
-        real = real_load(conn, address)
+        real = real_load(conn, address, author)
         return before if len(reads) == 1 else real
 
-    monkeypatch.setattr(path, "load_conversation", first_read_is_stale)
+    monkeypatch.setattr(path, "load_turn", first_read_is_stale)
     ana.press("Yes, send it")
     assert "Tracking code:" in ana.text  # handled from where the conversation really was
     assert len(reads) == 2

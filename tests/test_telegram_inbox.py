@@ -185,6 +185,31 @@ async def test_an_update_is_stored_before_the_200_and_handled_after_a_restart(te
         assert [m.external_id for m in restarted.rows(Message, direction="in")] == ["51"]
 
 
+async def test_updates_waiting_for_a_worker_are_handled_together_and_each_answered(telegram_emulator, database_url):
+    """What waits in the inbox when a worker comes to it (after a restart,
+    or while it was busy) is handled in one transaction: one commit for
+    them all, and every citizen still gets their own answer."""
+    async with Bot(telegram_emulator, database_url) as bot:
+        from storage import inbox
+
+        with bot.bot.database.begin() as conn:
+            inbox.store(conn, "telegram", [(str(70 + n), json.dumps(hello(70 + n, 8700 + n))) for n in range(6)])
+        people = [telegram_emulator.user(bot.token, 8700 + n, "Rosa", language_code="es") for n in range(6)]
+        handle_together, batches = bot.bot.engine.handle_together, []
+
+        def counted(messages, **kwargs):
+            batches.append(len(messages))
+            return handle_together(messages, **kwargs)
+
+        bot.bot.engine.handle_together = counted
+        assert await bot.inbox.start() == 6
+        for person in people:
+            await person.wait_for("¡Hola! Soy onewindow")
+        await bot.until(lambda: bot.rows(InboxItem) == [])
+        assert sum(batches) == 6 and len(batches) <= len(bot.inbox._queues)  # one transaction per worker (SQLite: one worker)
+        assert sorted(m.external_id for m in bot.rows(Message, direction="in")) == [str(70 + n) for n in range(6)]
+
+
 async def test_a_redelivered_update_is_handled_once(bot):
     await bot.inbox.start()
     rosa = bot.emulator.user(bot.token, 8301, "Rosa", language_code="es")

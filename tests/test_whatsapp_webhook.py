@@ -5,6 +5,8 @@ move the stored message forward."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlmodel import select
 
@@ -186,3 +188,23 @@ def test_the_url_twilio_signed_is_rebuilt_from_the_proxys_headers(headers, expec
     scope = {"type": "http", "scheme": "http", "server": ("10.0.0.5", 8080), "path": "/whatsapp", "query_string": b"",
              "headers": [(name.encode(), value.encode()) for name, value in headers.items()]}
     assert _forwarded_base(Request(scope)) == expected
+
+
+async def test_messages_posted_at_once_share_commits_and_each_is_stored_once_before_its_answer(bot):
+    """Group commit: posts that come while a batch is handled wait for the
+    next one; each is answered only once its message is in the store."""
+    engine, batches = bot.bot.engine, []
+    handle_together = engine.handle_together
+
+    def counted(messages, **kwargs):
+        batches.append(len(messages))
+        done = handle_together(messages, **kwargs)
+        assert {m.external_id for m in stored(bot.database, "in")} >= {m.external_id for m in messages}
+        return done
+
+    engine.handle_together = counted
+    forms = [bot.twilio.webhook("text", From=f"whatsapp:+54922155502{n:02d}") for n in range(12)]
+    answers = await asyncio.gather(*(bot.post("/whatsapp", form) for form in forms))
+    assert {a.status_code for a in answers} == {200}
+    assert sum(batches) == 12 and len(batches) < 12  # not twelve commits
+    assert sorted(m.external_id for m in stored(bot.database, "in")) == sorted(form["MessageSid"] for form in forms)

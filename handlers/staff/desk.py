@@ -51,15 +51,23 @@ class StaffDesk:
         self.web_url = web_url
 
     def wants(self, msg: Incoming) -> bool:
+        """Whether ``msg`` is the desk's."""
+        claim = self.claims(msg)
+        return self.is_staff(msg.author) if claim is None else claim
+
+    def claims(self, msg: Incoming) -> bool | None:
+        """Whether ``msg`` is the desk's by its form alone; None when that
+        depends on whether its author is staff (the engine asks that in the
+        message's own transaction, see :func:`storage.message_path.load_turn`)."""
         if msg.button is not None:
             return bool(_BUTTON.match(msg.button))
         match = _COMMAND.match(msg.text.strip())
         if not match:  # words, a number, a file: theirs to work with, never a citizen's sign-up
-            return msg.private and self.is_staff(msg.author)
+            return None if msg.private else False
         name = match.group(1).lower()
         if (name in COMMANDS or name in OPEN) and name not in SHARED:
             return True
-        return self.is_staff(msg.author)
+        return None
 
     def is_staff(self, address: str) -> bool:
         with reading(self.database) as conn:
