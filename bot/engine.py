@@ -225,7 +225,17 @@ class Engine:
                 path.lock_address(conn, addresses[0])
             else:
                 path.lock_addresses(conn, addresses)
-            return [self._turn(conn, msg, also, ask_staff) for msg, also, ask_staff in waiting]
+            # A redelivery among messages handled together is known before it
+            # can fail their transaction; alone, its unique key is the check.
+            seen = path.stored_inbound(conn, [msg.external_id for msg, _, _ in waiting if msg.external_id]) if len(waiting) > 1 else set()
+            done: list[Handled | None] = []
+            for msg, also, ask_staff in waiting:
+                if msg.external_id and (msg.channel, msg.external_id) in seen:
+                    done.append(Handled(duplicate=True))
+                    continue
+                seen.add((msg.channel, msg.external_id))
+                done.append(self._turn(conn, msg, also, ask_staff))
+            return done
 
     def _turn(self, conn: Connection, msg: Incoming, also: Also | None, ask_staff: bool) -> Handled | None:
         """Run the flows for ``msg`` and write what came of it in ``conn``;

@@ -173,11 +173,13 @@ class WhatsAppWebhook:
         self.sender: WhatsAppSender | None = None  # set by connect()
         # On SQLite each transaction takes the one write lock first: one thread
         # handling the batches in turn beats several asleep in SQLite's busy
-        # handler. PostgreSQL takes a few batches in parallel.
+        # handler. On PostgreSQL two batches at once: one waiting for a citizen
+        # another process is answering does not hold up the rest (more gain
+        # nothing measurable: the process's CPU is the limit, bench/webhook.py).
         sqlite = getattr(getattr(database, "dialect", None), "name", "") == "sqlite"
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="whatsapp-engine") if sqlite else None
         # Messages that arrive while a batch is handled share the next one's commit.
-        self._together = Together(self._receive, executor=self._executor, lanes=1 if sqlite else 4)
+        self._together = Together(self._receive, executor=self._executor, lanes=1 if sqlite else 2)
 
     async def close(self) -> None:
         if self.sender is not None:

@@ -75,6 +75,10 @@ _INBOUND_EXISTS = select(_M.c.id).where(
     _M.c.channel == bindparam("channel"), _M.c.direction == "in", _M.c.external_id == bindparam("external_id")
 )
 
+_STORED_INBOUND = select(_M.c.channel, _M.c.external_id).where(
+    _M.c.direction == "in", _M.c.external_id.in_(bindparam("ids", expanding=True))
+)
+
 
 class ConversationChanged(Exception):
     """Someone wrote the conversation between this message's read and its
@@ -170,6 +174,15 @@ def unblock(conn: Connection, address: str) -> None:
 
 def inbound_exists(conn: Connection, channel: str, external_id: str) -> bool:
     return conn.execute(_INBOUND_EXISTS, {"channel": channel, "external_id": external_id}).first() is not None
+
+
+def stored_inbound(conn: Connection, external_ids: list[str]) -> set[tuple[str, str]]:
+    """Which of ``external_ids`` are stored inbound messages, as (channel,
+    external id): asked once for messages handled together, so that a
+    redelivery among them does not cost the others their transaction."""
+    if not external_ids:
+        return set()
+    return {(row.channel, row.external_id) for row in conn.execute(_STORED_INBOUND, {"ids": external_ids})}
 
 
 def insert_messages(conn: Connection, rows: list[dict]) -> None:

@@ -115,13 +115,18 @@ def test_one_broken_message_among_them_costs_the_others_nothing(engine, database
     assert kept == {"mixed-ana": "processed", "mixed-ben": "needs_attention", "mixed-caro": "processed", "mixed-dan": "processed"}
 
 
-def test_a_redelivery_among_them_is_handled_once(engine, database):
+def test_a_redelivery_among_them_is_handled_once_and_costs_the_others_no_second_try(engine, database):
     chats = onboarded(engine)
+    [earlier] = together(chats, {"caro": "hello"}, "before")
+    engine.handle(earlier)
     messages = together(chats, {"ana": "hello", "ben": "menu"}, "again")
-    done = engine.handle_together([*messages, messages[0]])
-    assert [h.duplicate for h in done] == [False, False, True]
+    counted = commits(database)
+    done = engine.handle_together([*messages, messages[0], earlier])
+    assert [h.duplicate for h in done] == [False, False, True, True]
+    assert len(counted) == 1  # known for what they are before they could fail the others' transaction
     with session_scope(database) as session:
         assert len(session.exec(select(Message).where(Message.external_id == "again-ana")).all()) == 1
+        assert len(session.exec(select(Message).where(Message.external_id == "before-caro")).all()) == 1
 
 
 def test_staff_words_among_citizens_messages_reach_the_desk(engine, database, staff):  # noqa: F811
