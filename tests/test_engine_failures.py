@@ -107,3 +107,15 @@ def test_a_staff_command_delivered_twice_is_done_once(engine, database):
     assert not root.handled.duplicate and "invite" in root.text.lower()
     root.send("/staff invite caseworker", external_id="cmd-1")
     assert root.handled.duplicate and root.replies == []
+
+
+def test_a_staff_command_that_breaks_is_kept_for_a_person_with_an_apology(engine, database, monkeypatch):
+    from handlers.staff.team import add
+
+    with session_scope(database) as session:
+        add(session, "console:root", "admin", None, "Root")
+    monkeypatch.setattr(engine.desk, "handle", broken)
+    root = Chat(engine, "root")
+    root.send("/inbox", external_id="cmd-broken")
+    assert root.handled.failed and "Sorry" in root.text
+    assert [(m.external_id, m.status) for m in rows(database, "in")] == [("cmd-broken", "needs_attention")]

@@ -204,3 +204,40 @@ def test_a_request_whose_grouping_fails_is_filed_all_the_same(engine, database, 
         request = session.exec(select(Request).where(Request.code == code)).one()
         assert request.group_id is None
         assert [e.kind for e in session.exec(select(RequestEvent).where(RequestEvent.request_id == request.id))] == ["created"]
+
+
+def test_while_messages_are_handled_together_their_citizens_are_locked_to_every_other_writer(engine, database, monkeypatch):
+    """Another process cannot touch those conversations until the commit:
+    on PostgreSQL each address's advisory lock is held; SQLite has one
+    writer, and it is this transaction."""
+    chats = onboarded(engine)
+    real_turn, probes = engine._turn, []
+
+    def turn(conn, msg, also, ask_staff):
+        if not probes:
+            probes.append(_others_may_write(database, [chat.address for chat in chats.values()]))
+        return real_turn(conn, msg, also, ask_staff)
+
+    monkeypatch.setattr(engine, "_turn", turn)
+    done = engine.handle_together(together(chats, {name: "menu" for name in NEIGHBOURS}, "locked"))
+    assert probes == [[False] * len(NEIGHBOURS)]
+    assert not any(h.failed for h in done)
+    assert _others_may_write(database, [chat.address for chat in chats.values()]) == [True] * len(NEIGHBOURS)  # and free after
+
+
+def _others_may_write(database, addresses: list[str]) -> list[bool]:
+    """Whether another connection could take each address's lock now."""
+    if database.dialect.name == "postgresql":
+        with database.connect() as other:
+            return [other.execute(text("SELECT pg_try_advisory_xact_lock(hashtextextended(:a, 0))"), {"a": a}).scalar() for a in addresses]
+    import sqlite3
+
+    other = sqlite3.connect(database.url.database, timeout=0, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        other.execute("ROLLBACK")
+        return [True] * len(addresses)
+    except sqlite3.OperationalError:
+        return [False] * len(addresses)
+    finally:
+        other.close()
