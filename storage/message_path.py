@@ -36,7 +36,6 @@ _LOCK_ADDRESS = text("SELECT pg_advisory_xact_lock(hashtextextended(:address, 0)
 _LOCK_ADDRESSES = text(
     "SELECT pg_advisory_xact_lock(hashtextextended(a.address, 0)) FROM unnest(CAST(:addresses AS text[])) WITH ORDINALITY AS a(address, n) ORDER BY a.n"
 )
-_LOAD_CONVERSATION = select(_C).where(_C.c.address == bindparam("address")).with_for_update()
 _UPDATE_CONVERSATION = (
     update(_C).where(_C.c.address == bindparam("key"), _C.c.revision == bindparam("read_revision")).values(revision=_C.c.revision + 1)
 )
@@ -131,12 +130,6 @@ def load_turn(conn: Connection, address: str, author: str) -> Turn:
         citizen if citizen.id is not None else None,
         bool(row.author_is_staff),
     )
-
-
-def load_conversation(conn: Connection, address: str) -> Row | None:
-    """The conversation row, locked until the transaction ends on PostgreSQL
-    (SQLite's ``BEGIN IMMEDIATE`` already serialises writers)."""
-    return conn.execute(_LOAD_CONVERSATION, {"address": address}).first()
 
 
 def save_conversation(conn: Connection, address: str, *, read: Row | None, **values: Any) -> None:

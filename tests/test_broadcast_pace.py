@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot.engine import outbound_values
+from bot.message_rows import outbound_values
 from bot.wiring import open_store
 from flows.messages import Outgoing
 from handlers.telegram import TelegramSender

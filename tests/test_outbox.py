@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot.engine import outbound_values
+from bot.message_rows import outbound_values
 from bot.settings import Settings
 from flows.messages import Choice, Outgoing
 from notifications.outbox import Outbox

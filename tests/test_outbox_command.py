@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from bot.engine import outbound_values
+from bot.message_rows import outbound_values
 from bot.settings import Settings
 from bot.wiring import open_store
 from flows.messages import Outgoing

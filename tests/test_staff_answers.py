@@ -74,7 +74,7 @@ def test_outbox_at_the_desk_lists_what_did_not_go_masked_with_its_request(engine
 
     from sqlmodel import select
 
-    from bot.engine import outbound_values
+    from bot.message_rows import outbound_values
     from flows.messages import Outgoing
     from storage.db import session_scope
     from storage.models import Message, Request, utcnow

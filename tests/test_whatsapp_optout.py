@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from bot.engine import Engine, outbound_values
+from bot.engine import Engine
+from bot.message_rows import outbound_values
 from flows.messages import Outgoing
 from storage.db import session_scope
 from storage.models import Citizen, Identity, Message

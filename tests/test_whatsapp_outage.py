@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from bot.engine import outbound_values
+from bot.message_rows import outbound_values
 from flows.messages import Outgoing
 from handlers.staff.team import add
 from notifications.retrying import RetryPolicy

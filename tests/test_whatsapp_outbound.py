@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from bot.engine import outbound_values
+from bot.message_rows import outbound_values
 from flows.messages import Outgoing
 from notifications.senders import SendResult
 from handlers.whatsapp_sender import WhatsAppSender, twilio_client
