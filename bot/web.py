@@ -41,34 +41,56 @@ NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 LINK_GONE = "This link has expired or was already used. Ask the bot again: /mydata\n"
 
 
-def create_app(bot, telegram=None, webhook_secret: str = "", whatsapp=None, open311=None, dashboard=None, web_chat=None) -> Starlette:
+def create_app(bot, telegram=None, webhook_secret: str | None = None, whatsapp=None, open311=None, dashboard=None, web_chat=None) -> Starlette:
     """``telegram``: a :class:`handlers.telegram_inbox.TelegramInbox`, when
     Telegram's webhook is on; ``whatsapp``: a
     :class:`handlers.whatsapp.WhatsAppWebhook`, when WhatsApp is on;
     ``open311``: a :class:`handlers.open311.Open311Api`, unless ``OPEN311=off``;
     ``dashboard``: the staff's :class:`bot.dashboard.Dashboard`; ``web_chat``:
     the citizens' :class:`handlers.webchat.WebChat`, unless ``WEB_CHAT=off``."""
+    own = OwnRoutes(bot, telegram, webhook_secret)
+    routes = [
+        Route("/healthz", own.healthz),
+        Route("/telegram", own.telegram_update, methods=["POST"]),
+        Route("/mydata/{token}", own.mydata, methods=["GET"]),
+    ]
+    for part in (whatsapp, open311, dashboard, web_chat):
+        if part is not None:
+            routes += part.routes()
+    return Starlette(routes=routes)
 
-    async def healthz(request: Request) -> Response:
+
+class OwnRoutes:
+    """The routes of this module: the health check, Telegram's webhook and
+    a citizen's one-time data link. Each is a method of its own, so a test
+    (or a mutation run) that reaches one need not reach the others."""
+
+    def __init__(self, bot, telegram, webhook_secret: str | None) -> None:
+        self.bot = bot
+        self.telegram = telegram
+        self.webhook_secret = webhook_secret
+        self.take_file = privacy.file_for_link(bot.database)
+
+    async def healthz(self, request: Request) -> Response:
         checks = {}
         try:
-            await asyncio.to_thread(_ping, bot.database)
+            await asyncio.to_thread(_ping, self.bot.database)
             checks["store"] = "ok"
         except Exception as error:  # the answer must say what is wrong, not crash
             checks["store"] = f"error: {type(error).__name__}"
-        checks["outbox"] = _alive(bot.outbox.alive_at)
-        checks["scheduler"] = _alive(bot.scheduler.alive_at)
+        checks["outbox"] = _alive(self.bot.outbox.alive_at)
+        checks["scheduler"] = _alive(self.bot.scheduler.alive_at)
         healthy = all(v == "ok" for v in checks.values())
         if checks["store"] == "ok":
-            delivering, checks["delivery"] = await asyncio.to_thread(bot.outbox.health)
+            delivering, checks["delivery"] = await asyncio.to_thread(self.bot.outbox.health)
             healthy = healthy and delivering
         return JSONResponse({"ok": healthy, **checks}, status_code=200 if healthy else 503)
 
-    async def telegram_update(request: Request) -> Response:
-        if telegram is None:
+    async def telegram_update(self, request: Request) -> Response:
+        if self.telegram is None:
             return Response(status_code=404)
-        given = request.headers.get("x-telegram-bot-api-secret-token", "")
-        if not webhook_secret or not hmac.compare_digest(given.encode(), webhook_secret.encode()):
+        given = request.headers.get("x-telegram-bot-api-secret-token")
+        if given is None or not self.webhook_secret or not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
             return Response("wrong secret token", status_code=403)
         body = await read_body(request, MAX_BODY)
         if body is None:
@@ -78,33 +100,21 @@ def create_app(bot, telegram=None, webhook_secret: str = "", whatsapp=None, open
         except (ValueError, RecursionError):
             return Response("not JSON", status_code=400)
         try:
-            await telegram.receive(data)
+            await self.telegram.receive(data)
         except BadUpdate as error:
             return Response(str(error), status_code=400)
         except InboxClosed:
             return Response("stopping; send it again", status_code=503)
         return Response(status_code=200)
 
-    take_file = privacy.file_for_link(bot.database)
-
-    async def mydata(request: Request) -> Response:
+    async def mydata(self, request: Request) -> Response:
         """A citizen's file behind a one-time link (see :mod:`bot.privacy`)."""
-        file = await asyncio.to_thread(take_file, request.path_params["token"])
+        file = await asyncio.to_thread(self.take_file, request.path_params["token"])
         if file is None:
             return PlainTextResponse(LINK_GONE, status_code=404, headers=NO_STORE)
         name, body = file
         headers = {**NO_STORE, "Content-Disposition": f'attachment; filename="{name}"'}
         return Response(body, media_type="application/json; charset=utf-8", headers=headers)
-
-    routes = [
-        Route("/healthz", healthz),
-        Route("/telegram", telegram_update, methods=["POST"]),
-        Route("/mydata/{token}", mydata, methods=["GET"]),
-    ]
-    for part in (whatsapp, open311, dashboard, web_chat):
-        if part is not None:
-            routes += part.routes()
-    return Starlette(routes=routes)
 
 
 def _alive(beat) -> str:
