@@ -32,6 +32,10 @@ mutate: $(INSTALLED)
 	@# mutmut copies the Python files it mutates again when they change, never the texts,
 	@# examples and transcripts beside them: a second run would read stale ones.
 	@[ ! -d mutants ] || git ls-files -- ':!*.py' flows tests storage bot handlers notifications | xargs -I{} cp --parents {} mutants/
+	@# Which tests reach which function is measured once and then only for new tests: after
+	@# the code moved (a function split in two), the old measure would leave the new
+	@# functions' mutants with too few tests. Measure again when any code or test changed.
+	@[ ! -f mutants/mutmut-stats.json ] || [ -z "$$(find bot flows handlers storage notifications tests -name '*.py' -newer mutants/mutmut-stats.json | head -1)" ] || rm mutants/mutmut-stats.json
 	@started=$$(date +%s); \
 	MUTATE_BUDGET=$(MUTATE_BUDGET) TMPDIR=$$( [ -d /dev/shm ] && echo /dev/shm || echo $${TMPDIR:-/tmp} ) \
 		$(BIN)/mutmut run --max-children $$(nproc) $(ONLY) || true; \
