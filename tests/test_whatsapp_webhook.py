@@ -51,7 +51,7 @@ async def test_an_unsigned_or_wrongly_signed_post_is_refused_and_nothing_is_stor
     if signature == "wrong-url":  # signed, but for the local URL instead of the public one Twilio uses
         signature = bot.twilio.signature("http://127.0.0.1:8080/whatsapp", form)
     response = await bot.post("/whatsapp", form, signature=signature)
-    assert response.status_code == 403
+    assert (response.status_code, response.text) == (403, "invalid or missing X-Twilio-Signature")
     assert stored(bot.database) == []
 
 
@@ -79,7 +79,14 @@ async def test_a_signed_post_missing_what_every_message_has_is_a_bad_request(bot
 async def test_a_five_megabyte_body_is_refused_unread(bot):
     form = bot.twilio.webhook("text", Body="x" * 5_000_000)
     response = await bot.post("/whatsapp", form)
-    assert response.status_code == 413
+    assert (response.status_code, response.text) == (413, "request body too large")
+    assert stored(bot.database) == []
+
+
+async def test_a_body_that_is_not_utf8_is_a_bad_request(bot):
+    response = await bot.http.post("/whatsapp", content=b"Body=Hola\xff&From=whatsapp%3A%2B5492215550134",
+                                   headers={"Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": "c2lnbmVk"})
+    assert (response.status_code, response.text) == (400, "the body is not a UTF-8 form")
     assert stored(bot.database) == []
 
 
