@@ -215,3 +215,12 @@ async def test_messages_posted_at_once_share_commits_and_each_is_stored_once_bef
     assert {a.status_code for a in answers} == {200}
     assert sum(batches) == 12 and len(batches) < 12  # not twelve commits
     assert sorted(m.external_id for m in stored(bot.database, "in")) == sorted(form["MessageSid"] for form in forms)
+
+
+def test_without_twilios_auth_token_the_webhook_will_not_start():
+    """With no token no signature can be checked: refusing to start beats taking every post."""
+    from handlers.whatsapp import WhatsAppWebhook
+
+    with pytest.raises(ValueError) as refused:
+        WhatsAppWebhook(None, None, None, "")
+    assert str(refused.value) == "TWILIO_AUTH_TOKEN is needed to check Twilio's signatures"
