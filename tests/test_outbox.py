@@ -342,3 +342,29 @@ async def test_cancelling_the_outbox_ends_its_delivery_loops_too(database):
     done, _ = await asyncio.wait({running}, timeout=5)
     assert running in done and running.cancelled()
     assert delivery_loops() == []
+
+
+async def test_an_announcement_waiting_for_a_citizen_who_since_said_stop_is_skipped_not_sent(database, clock):
+    """STOP may come after an announcement was queued: it is checked again at sending,
+    for announcements only (a reply to her own request still goes)."""
+    from storage.models import Citizen
+
+    with session_scope(database) as session:
+        stopped = Citizen(display_name="Ana", language="uz", broadcasts_opted_out_at=utcnow())
+        listening = Citizen(display_name="Olim", language="ru")
+        session.add_all([stopped, listening])
+        session.flush()
+        for citizen, address in ((stopped, "test:ana"), (listening, "test:olim")):
+            for text, template in (("Bazaar tomorrow", "broadcast"), ("Your request is answered", None)):
+                row = Message(**outbound_values(Outgoing(address, text), None, None))
+                row.citizen_id, row.payload = citizen.id, ({"template": template} if template else row.payload)
+                session.add(row)
+    sender = RecordingSender()
+    outbox = Outbox(database, {"test": sender}, clock=clock)
+    while await outbox.deliver_due():
+        pass
+    assert sorted((m.address, m.text) for m in sender.sent) == [
+        ("test:ana", "Your request is answered"), ("test:olim", "Bazaar tomorrow"), ("test:olim", "Your request is answered")]
+    with session_scope(database) as session:
+        [skipped] = session.exec(select(Message).where(Message.status == "skipped"))
+        assert (skipped.address, skipped.text, skipped.error) == ("test:ana", "Bazaar tomorrow", "the citizen opted out of announcements")
