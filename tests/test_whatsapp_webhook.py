@@ -224,3 +224,18 @@ def test_without_twilios_auth_token_the_webhook_will_not_start():
     with pytest.raises(ValueError) as refused:
         WhatsAppWebhook(None, None, None, "")
     assert str(refused.value) == "TWILIO_AUTH_TOKEN is needed to check Twilio's signatures"
+
+
+async def test_a_webhook_closes_cleanly_with_or_without_its_sender(database_url):
+    """The server closes the webhook on the way out, also when WhatsApp's sending half was never joined."""
+    from bot.settings import Settings
+    from bot.wiring import build
+    from handlers.whatsapp import WhatsAppWebhook
+
+    bot = build(Settings(database_url=database_url))
+    try:
+        webhook = WhatsAppWebhook(bot.engine, bot.outbox, bot.database, "an-auth-token")
+        await webhook.close()
+        assert webhook.sender is None
+    finally:
+        bot.database.dispose()
