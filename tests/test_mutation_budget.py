@@ -43,3 +43,17 @@ def test_with_no_kills_yet_the_tests_named_for_the_module_come_before_the_fastes
     tests = ["tests/test_conversations.py::fast", "tests/test_web.py::slow", "tests/test_flows.py::faster"]
     durations = {tests[0]: 0.01, tests[1]: 2.0, tests[2]: 0.001}
     assert _likeliest_first(tests, durations, (Counter(), Counter()), "bot.web") == [tests[1], tests[2], tests[0]]
+
+
+def test_tests_named_like_the_function_come_before_the_modules_usual_killers():
+    from collections import Counter
+
+    from tests.conftest import _likeliest_first, _named_alike
+
+    function = "notifications.outbox.xǁOutboxǁ_send_in_order"
+    assert _named_alike(function, "tests/test_outbox.py::test_replies_are_sent_in_order_with_their_choices[sqlite]") == 1
+    assert _named_alike("handlers.whatsapp.x_to_incoming", "tests/test_whatsapp_adapter.py::test_an_incoming_photo") == 1
+    assert _named_alike(function, "tests/test_outbox.py::test_a_retry_waits") == 0
+    tests = ["tests/test_outbox.py::test_a_retry_waits", "tests/test_outbox.py::test_the_sends_keep_their_order", "tests/test_outbox.py::test_held_rows"]
+    assert _likeliest_first(tests, {}, (Counter(), Counter({tests[2]: 5})), "notifications.outbox", function) == [tests[1], tests[2], tests[0]]
+    assert _likeliest_first(tests, {}, (Counter({tests[0]: 1}), Counter()), "notifications.outbox", function)[0] == tests[0]  # what killed it before, first
