@@ -355,3 +355,10 @@ async def test_a_messaging_service_configured_for_the_bot_is_what_sends(database
     finally:
         await webhook.close()
         bot.database.dispose()
+
+
+def test_a_sender_with_neither_a_number_nor_a_messaging_service_will_not_start():
+    client = twilio_client(ACCOUNT_SID, AUTH_TOKEN, "http://127.0.0.1:9")
+    with pytest.raises(ValueError) as refused:
+        WhatsAppSender(client, last_inbound=lambda address: None)
+    assert str(refused.value) == "a WhatsApp sender (TWILIO_WHATSAPP_FROM) or TWILIO_MESSAGING_SERVICE_SID is needed"
