@@ -384,7 +384,8 @@ class Phone:
 
 
 @asynccontextmanager
-async def whatsapp_bot(database_url: str, twilio: FakeTwilio, *, templates: dict[str, str] | None = None):
+async def whatsapp_bot(database_url: str, twilio: FakeTwilio, *, templates: dict[str, str] | None = None, **settings):
+    """``settings``: more of :func:`handlers.whatsapp.connect`'s, or others than ours (``sender=""``)."""
     from bot.settings import Settings
     from bot.web import create_app
     from bot.wiring import build
@@ -393,8 +394,8 @@ async def whatsapp_bot(database_url: str, twilio: FakeTwilio, *, templates: dict
     bot = build(Settings(database_url=database_url))
     webhook = connect(
         bot.engine, bot.outbox, bot.database, account_sid=twilio.account_sid, auth_token=twilio.auth_token,
-        public_url=PUBLIC_URL, sender=OUR_NUMBER, status_callback=f"{PUBLIC_URL}/whatsapp/status",
-        templates=TEMPLATES if templates is None else templates, api_base_url=twilio.url,
+        api_base_url=twilio.url, templates=TEMPLATES if templates is None else templates,
+        **{"public_url": PUBLIC_URL, "sender": OUR_NUMBER, "status_callback": f"{PUBLIC_URL}/whatsapp/status", **settings},
     )
     app = create_app(bot, whatsapp=webhook)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8080") as http:

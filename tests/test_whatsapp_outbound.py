@@ -337,24 +337,14 @@ async def test_a_twilio_that_never_answers_is_given_up_on_and_retried():
 async def test_a_messaging_service_configured_for_the_bot_is_what_sends(database_url, fake_twilio):  # noqa: F811
     """``TWILIO_MESSAGING_SERVICE_SID`` reaches the sender the bot wires up (``connect``), with
     no number of its own; ``WHATSAPP_PER_SECOND`` the outbox's pace for it."""
-    from bot.settings import Settings
-    from bot.wiring import build
-    from handlers.whatsapp import connect
-
-    bot = build(Settings(database_url=database_url))
     service = "MG" + "d4" * 16
-    webhook = connect(bot.engine, bot.outbox, bot.database, account_sid=ACCOUNT_SID, auth_token=AUTH_TOKEN,
-                      messaging_service_sid=service, api_base_url=fake_twilio.url, per_second=4.0)
-    assert bot.outbox.limiters["whatsapp"].rate == 4.0  # WHATSAPP_PER_SECOND: the pace the outbox keeps
-    with session_scope(bot.database) as session:
-        session.add(Conversation(address=ROSA, last_inbound_at=utcnow()))  # she wrote a minute ago: inside the window
-    try:
-        result = await bot.outbox.senders["whatsapp"].send(Outgoing(ROSA, "Hola"))
+    async with whatsapp_bot(database_url, fake_twilio, sender="", messaging_service_sid=service, per_second=4.0) as bot:
+        assert bot.bot.outbox.limiters["whatsapp"].rate == 4.0  # WHATSAPP_PER_SECOND: the pace the outbox keeps
+        with session_scope(bot.database) as session:
+            session.add(Conversation(address=ROSA, last_inbound_at=utcnow()))  # she wrote a minute ago: inside the window
+        result = await bot.bot.outbox.senders["whatsapp"].send(Outgoing(ROSA, "Hola"))
         assert result.status == "sent" and fake_twilio.requests[-1].form["MessagingServiceSid"] == service
         assert "From" not in fake_twilio.requests[-1].form and fake_twilio.problems == []
-    finally:
-        await webhook.close()
-        bot.database.dispose()
 
 
 def test_a_sender_with_neither_a_number_nor_a_messaging_service_will_not_start():

@@ -226,7 +226,7 @@ def test_without_twilios_auth_token_the_webhook_will_not_start():
     assert str(refused.value) == "TWILIO_AUTH_TOKEN is needed to check Twilio's signatures"
 
 
-async def test_a_webhook_closes_cleanly_with_or_without_its_sender(database_url):
+async def test_a_webhook_closes_cleanly_without_its_sending_half(database_url):
     """The server closes the webhook on the way out, also when WhatsApp's sending half was never joined."""
     from bot.settings import Settings
     from bot.wiring import build
