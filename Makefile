@@ -26,6 +26,8 @@ fuzz: $(INSTALLED)
 # each mutant runs only the tests that reach it, on SQLite, at most MUTATE_BUDGET
 # seconds of them (0: all); then the score per module. Test stores live in memory
 # (/dev/shm) where the machine has it. A second run only re-tests what changed.
+# Which test killed which mutant is kept in tests/mutation_history.json (commit it):
+# the next run, even from a clean clone, tries that test first.
 # ONLY=glob picks mutants, e.g. ONLY="flows.tracking*".
 MUTATE_BUDGET ?= 10
 mutate: $(INSTALLED)
@@ -40,6 +42,7 @@ mutate: $(INSTALLED)
 	MUTATE_BUDGET=$(MUTATE_BUDGET) TMPDIR=$$( [ -d /dev/shm ] && echo /dev/shm || echo $${TMPDIR:-/tmp} ) \
 		$(BIN)/mutmut run --max-children $$(nproc) $(ONLY) || true; \
 	echo "mutmut ran $$(( ($$(date +%s) - started) / 60 )) min $$(( ($$(date +%s) - started) % 60 )) s (budget $(MUTATE_BUDGET) s a mutant)"
+	$(BIN)/python -m tests.mutation_history
 	$(BIN)/python -m tests.mutation_score --survivors
 
 # The hand-picked mistakes in the flows and the outbox (tests/mutate.py; ONLY=word to pick some).

@@ -58,6 +58,7 @@ def pytest_collection_finish(session):
     path.unlink(missing_ok=True)
     database = open_store(f"sqlite:///{path}")
     Catalog.from_store(database)  # fitted here, kept in this process for its forks
+    _remembered()
     database.dispose()
     _WARM_TEMPLATE = path
     for module in [m for name, m in sys.modules.items() if name.startswith("tests.test_")]:
@@ -103,10 +104,25 @@ def _durations() -> dict[str, float]:
         return {}
 
 
-def _history(function: str) -> tuple[dict[str, float], tuple[Counter, Counter]]:
-    """Each test's usual duration, and how often it killed a mutant of
-    `function`, and of its module, so far."""
-    return _durations(), (_kills(function), _kills(_module_of(function)))
+@functools.cache
+def _remembered() -> dict[str, dict[str, str]]:
+    """The kills of earlier runs, kept with the code (``tests/mutation_history.py``)."""
+    from tests import mutation_history
+
+    return mutation_history.load()
+
+
+def _history(function: str) -> tuple[dict[str, float], tuple[Counter, Counter], str | None]:
+    """Each test's usual duration; how often it killed a mutant of `function`,
+    and of its module, in this run and the runs remembered; and the test that
+    killed this very mutant last time."""
+    from tests import mutation_history
+
+    module = _module_of(function)
+    remembered = _remembered()
+    of_function, of_module = mutation_history.kills(remembered, function, module)
+    number = mutation_history.split(os.environ["MUTANT_UNDER_TEST"])[1]
+    return _durations(), (_kills(function) + of_function, _kills(module) + of_module), remembered.get(function, {}).get(number)
 
 
 _NOT_A_TOPIC = {"bot", "flows", "handlers", "storage", "notifications"}
@@ -130,14 +146,16 @@ def _named_alike(function: str, nodeid: str) -> int:
     return len(_stems(re.split(r"ǁ|\.x_", function)[-1]) & _stems(nodeid.partition("::")[2].partition("[")[0]))
 
 
-def _likeliest_first(nodeids, durations: dict[str, float], kills: tuple[Counter, Counter], module: str = "", function: str = "") -> list[str]:
-    """The tests that killed this function's mutants, then those whose name
-    shares words with the function's, then those that killed its module's
-    (the first mutants of a function have no history of their own, and the
-    fastest tests that reach it are seldom the ones about it), then those
-    whose file is named for the module, then the fastest."""
+def _likeliest_first(nodeids, durations: dict[str, float], kills: tuple[Counter, Counter], module: str = "", function: str = "",
+                     killer: str | None = None) -> list[str]:
+    """The test that killed this very mutant last time, then those that killed
+    this function's mutants, then those whose name shares words with the
+    function's, then those that killed its module's (the first mutants of a
+    function have no history of their own, and the fastest tests that reach it
+    are seldom the ones about it), then those whose file is named for the
+    module, then the fastest."""
     of_function, of_module = kills
-    return sorted(nodeids, key=lambda nodeid: (-of_function[nodeid], -_named_alike(function, nodeid), -of_module[nodeid],
+    return sorted(nodeids, key=lambda nodeid: (nodeid != killer, -of_function[nodeid], -_named_alike(function, nodeid), -of_module[nodeid],
                                                not _about(module, nodeid), durations.get(nodeid, 0.0)))
 
 
@@ -148,8 +166,8 @@ def pytest_configure(config):
     function = _mutated_function()
     if function is None or MUTATE_BUDGET <= 0 or not config.args or not all("::" in arg for arg in config.args):
         return
-    durations, kills = _history(function)
-    ordered = _likeliest_first(config.args, durations, kills, _module_of(function), function)
+    durations, kills, killer = _history(function)
+    ordered = _likeliest_first(config.args, durations, kills, _module_of(function), function, killer)
     config.args[:] = ordered[:within_budget(ordered, durations, MUTATE_BUDGET)]
 
 
@@ -162,8 +180,9 @@ def pytest_collection_modifyitems(config, items):
     function = _mutated_function()
     if function is None:
         return
-    durations, kills = _history(function)
-    order = {nodeid: position for position, nodeid in enumerate(_likeliest_first([item.nodeid for item in items], durations, kills, _module_of(function), function))}
+    durations, kills, killer = _history(function)
+    ordered = _likeliest_first([item.nodeid for item in items], durations, kills, _module_of(function), function, killer)
+    order = {nodeid: position for position, nodeid in enumerate(ordered)}
     items.sort(key=lambda item: order[item.nodeid])
     _USUAL_SECONDS.update(durations)
     if MUTATE_BUDGET > 0:
@@ -234,13 +253,19 @@ pytest_runtest_teardown = _limited("tearing down", lambda item: FIXTURE_SECONDS)
 
 
 def pytest_runtest_logreport(report):
-    """Under mutmut, remember which test killed a mutant, for the next mutants of its function and module."""
+    """Under mutmut, remember which test killed a mutant: for the next mutants
+    of its function and module in this run, and (folded into
+    ``tests/mutation_history.json`` after it) for this mutant in the next."""
+    from tests.mutation_history import BY_MUTANT
+
     function = _mutated_function()
     if function is not None and report.failed:
         KILLERS.mkdir(exist_ok=True)
         for name in (function, _module_of(function)):
             with open(KILLERS / name, "a", encoding="utf-8") as killers:
                 killers.write(report.nodeid + "\n")
+        with open(KILLERS / BY_MUTANT, "a", encoding="utf-8") as killers:
+            killers.write(f"{os.environ['MUTANT_UNDER_TEST']} {report.nodeid}\n")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -57,3 +57,51 @@ def test_tests_named_like_the_function_come_before_the_modules_usual_killers():
     tests = ["tests/test_outbox.py::test_a_retry_waits", "tests/test_outbox.py::test_the_sends_keep_their_order", "tests/test_outbox.py::test_held_rows"]
     assert _likeliest_first(tests, {}, (Counter(), Counter({tests[2]: 5})), "notifications.outbox", function) == [tests[1], tests[2], tests[0]]
     assert _likeliest_first(tests, {}, (Counter({tests[0]: 1}), Counter()), "notifications.outbox", function)[0] == tests[0]  # what killed it before, first
+
+
+def test_the_test_that_killed_this_very_mutant_last_time_runs_first():
+    from collections import Counter
+
+    from tests.conftest import _likeliest_first
+
+    tests = ["tests/test_web.py::a", "tests/test_web.py::b", "tests/test_web.py::c"]
+    kills = (Counter({tests[0]: 3}), Counter({tests[1]: 9}))
+    assert _likeliest_first(tests, {}, kills, "bot.web", "bot.web.x_f", killer=tests[2]) == [tests[2], tests[0], tests[1]]
+    assert _likeliest_first(tests, {}, kills, "bot.web", "bot.web.x_f", killer="tests/test_gone.py::x") == [tests[0], tests[1], tests[2]]
+
+
+def test_a_runs_kills_are_remembered_for_the_next_run_from_a_clean_clone(tmp_path):
+    from tests import mutation_history as history
+
+    killers = tmp_path / ".killers"
+    killers.mkdir()
+    (killers / history.BY_MUTANT).write_text(
+        "bot.web.xǁOwnRoutesǁhealthz__mutmut_7 tests/test_web.py::test_healthz[sqlite]\n"
+        "bot.web.xǁOwnRoutesǁhealthz__mutmut_12 tests/test_web.py::test_broken_store\n"
+        "flows.i18n.x_guess_language__mutmut_3 tests/test_language.py::test_cyrillic[uz]\n"
+        "bot.web.xǁOwnRoutesǁhealthz__mutmut_7 tests/test_web.py::test_broken_store\n",  # killed again, by another test: the last one counts
+        "utf-8",
+    )
+    remembered = {"bot.web.x_create_app": {"2": "tests/test_web.py::test_healthz[sqlite]"}}
+    assert history.fold(killers, remembered) == 4
+    saved = tmp_path / "history.json"
+    history.save(remembered, saved)
+    loaded = history.load(saved)
+    assert loaded == {
+        "bot.web.x_create_app": {"2": "tests/test_web.py::test_healthz[sqlite]"},
+        "bot.web.xǁOwnRoutesǁhealthz": {"7": "tests/test_web.py::test_broken_store", "12": "tests/test_web.py::test_broken_store"},
+        "flows.i18n.x_guess_language": {"3": "tests/test_language.py::test_cyrillic[uz]"},
+    }
+    of_function, of_module = history.kills(loaded, "bot.web.xǁOwnRoutesǁhealthz", "bot.web")
+    assert of_function == {"tests/test_web.py::test_broken_store": 2}
+    assert of_module == {"tests/test_web.py::test_broken_store": 2, "tests/test_web.py::test_healthz[sqlite]": 1}
+    assert history.split("bot.web.xǁOwnRoutesǁhealthz__mutmut_12") == ("bot.web.xǁOwnRoutesǁhealthz", "12")
+
+
+def test_a_missing_or_broken_history_only_means_no_history(tmp_path):
+    from tests import mutation_history as history
+
+    assert history.load(tmp_path / "none.json") == {}
+    (tmp_path / "broken.json").write_text('{"tests": [], "killed": {"f": {"1": 4}}}')
+    assert history.load(tmp_path / "broken.json") == {}
+    assert history.fold(tmp_path / "no-killers", {}) == 0
