@@ -135,27 +135,69 @@ def _about(module: str, nodeid: str) -> bool:
     return bool(topics & set(Path(nodeid.partition("::")[0]).stem.removeprefix("test_").split("_")))
 
 
+# Words of code that say nothing about what a line does.
+_NOT_A_WORD = {"test", "self", "none", "true", "false", "return", "case", "conn", "await", "async", "elif", "else", "lambda", "utcnow", "mutmut",
+               "changes", "citizen", "path", "insert", "update", "values"}
+
+
 def _stems(words: str) -> set[str]:
-    """The words of a function's or test's name, cut to four letters ("sent" and "send" apart, "order" and "ordered" not)."""
-    return {word[:4] for word in re.split(r"[^a-z]+", words.lower()) if len(word) >= 4 and word != "test"}
+    """The words of a name or a line of code, cut to four letters ("sent" and
+    "send" apart, "order" and "ordered" not); ``SetBroadcastOptOut`` is three."""
+    words = re.sub(r"([a-z])([A-Z])", r"\1 \2", words.replace("XX", " "))
+    return {word[:4] for word in re.split(r"[^a-z]+", words.lower()) if len(word) >= 4 and word not in _NOT_A_WORD}
 
 
-def _named_alike(function: str, nodeid: str) -> int:
-    """How many words a test's name shares with the function's:
-    ``test_replies_are_sent_in_order`` for ``xǁOutboxǁ_send_in_order``."""
-    return len(_stems(re.split(r"ǁ|\.x_", function)[-1]) & _stems(nodeid.partition("::")[2].partition("[")[0]))
+def _function_block(source: list[str], name: str) -> list[str]:
+    """The lines of the function `name` defined in `source` (a mutated module's lines)."""
+    start = next((i for i, line in enumerate(source) if line.lstrip().startswith(f"def {name}(")), None)
+    if start is None:
+        return []
+    indent = len(source[start]) - len(source[start].lstrip())
+    block = []
+    for line in source[start + 1:]:
+        if line.strip() and len(line) - len(line.lstrip()) <= indent:
+            break
+        block.append(line.strip())
+    return block
+
+
+@functools.cache
+def _changed_code(mutant: str) -> str:
+    """The lines a mutant changed, before and after (from mutmut's copy of the
+    module): ``changes["broadcasts_opted_out_at"] = ...`` for a mutant that
+    removed the branch of the action STOP brings."""
+    import difflib
+
+    module, _, name = mutant.partition(".x")
+    try:
+        source = Path(module.replace(".", "/") + ".py").read_text("utf-8").splitlines()
+    except OSError:
+        return ""
+    function = "x" + name.rpartition("__mutmut_")[0]
+    before, after = _function_block(source, f"{function}__mutmut_orig"), _function_block(source, "x" + name)
+    return "\n".join(line[2:] for line in difflib.ndiff(before, after) if line[:2] in ("- ", "+ "))
+
+
+def _named_alike(function: str, nodeid: str, changed: str = "") -> int:
+    """How many words a test's name shares with the function's and with the
+    code the mutant changed: ``test_replies_are_sent_in_order`` for
+    ``xǁOutboxǁ_send_in_order``, ``test_stop_ends_the_broadcasts`` for a change
+    to ``SetBroadcastOptOut``. A function's tests reach all of it; those named
+    for the changed line are likelier to pass through it."""
+    topic = _stems(re.split(r"ǁ|\.x_", function)[-1]) | _stems(changed)
+    return len(topic & _stems(nodeid.partition("::")[2].partition("[")[0]))
 
 
 def _likeliest_first(nodeids, durations: dict[str, float], kills: tuple[Counter, Counter], module: str = "", function: str = "",
-                     killer: str | None = None) -> list[str]:
+                     killer: str | None = None, changed: str = "") -> list[str]:
     """The test that killed this very mutant last time, then those that killed
     this function's mutants, then those whose name shares words with the
-    function's, then those that killed its module's (the first mutants of a
+    function's or the changed code's, then those that killed its module's (the first mutants of a
     function have no history of their own, and the fastest tests that reach it
     are seldom the ones about it), then those whose file is named for the
     module, then the fastest."""
     of_function, of_module = kills
-    return sorted(nodeids, key=lambda nodeid: (nodeid != killer, -of_function[nodeid], -_named_alike(function, nodeid), -of_module[nodeid],
+    return sorted(nodeids, key=lambda nodeid: (nodeid != killer, -of_function[nodeid], -_named_alike(function, nodeid, changed), -of_module[nodeid],
                                                not _about(module, nodeid), durations.get(nodeid, 0.0)))
 
 
@@ -167,7 +209,7 @@ def pytest_configure(config):
     if function is None or MUTATE_BUDGET <= 0 or not config.args or not all("::" in arg for arg in config.args):
         return
     durations, kills, killer = _history(function)
-    ordered = _likeliest_first(config.args, durations, kills, _module_of(function), function, killer)
+    ordered = _likeliest_first(config.args, durations, kills, _module_of(function), function, killer, _changed_code(os.environ["MUTANT_UNDER_TEST"]))
     config.args[:] = ordered[:within_budget(ordered, durations, MUTATE_BUDGET)]
 
 
@@ -181,7 +223,8 @@ def pytest_collection_modifyitems(config, items):
     if function is None:
         return
     durations, kills, killer = _history(function)
-    ordered = _likeliest_first([item.nodeid for item in items], durations, kills, _module_of(function), function, killer)
+    ordered = _likeliest_first([item.nodeid for item in items], durations, kills, _module_of(function), function, killer,
+                               _changed_code(os.environ["MUTANT_UNDER_TEST"]))
     order = {nodeid: position for position, nodeid in enumerate(ordered)}
     items.sort(key=lambda item: order[item.nodeid])
     _USUAL_SECONDS.update(durations)

@@ -105,3 +105,36 @@ def test_a_missing_or_broken_history_only_means_no_history(tmp_path):
     (tmp_path / "broken.json").write_text('{"tests": [], "killed": {"f": {"1": 4}}}')
     assert history.load(tmp_path / "broken.json") == {}
     assert history.fold(tmp_path / "no-killers", {}) == 0
+
+
+def test_tests_named_for_the_code_a_mutant_changed_come_first(tmp_path, monkeypatch):
+    from collections import Counter
+
+    from tests.conftest import _changed_code, _likeliest_first, _stems
+
+    # mutmut's copy of a module: the function as written, and one mutant of it
+    (tmp_path / "bot").mkdir()
+    (tmp_path / "bot" / "engine.py").write_text(
+        "class Engine:\n"
+        "    def xǁEngineǁ_apply__mutmut_orig(self, action, changes):\n"
+        "        match action:\n"
+        "            case act.SetLanguage(language=language):\n"
+        "                changes['language'] = language\n"
+        "            case act.SetBroadcastOptOut(opted_out=opted_out):\n"
+        "                changes['broadcasts_opted_out_at'] = utcnow() if opted_out else None\n"
+        "    def xǁEngineǁ_apply__mutmut_5(self, action, changes):\n"
+        "        match action:\n"
+        "            case act.SetLanguage(language=language):\n"
+        "                changes['language'] = language\n"
+        "\n"
+        "    def xǁEngineǁ_apply__mutmut_6(self, action, changes):\n"
+        "        pass\n",
+        "utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    changed = _changed_code("bot.engine.xǁEngineǁ_apply__mutmut_5")
+    assert "case act.SetBroadcastOptOut(opted_out=opted_out):" in changed and "language" not in changed
+    assert _stems(changed) == {"broa", "opte"}
+    tests = ["tests/test_flows.py::test_a_citizen_picks_a_language", "tests/test_broadcasts.py::test_opted_out_citizens_get_no_broadcasts"]
+    assert _likeliest_first(tests, {}, (Counter(), Counter()), "bot.engine", "bot.engine.xǁEngineǁ_apply", changed=changed) == [tests[1], tests[0]]
+    assert _changed_code("bot.gone.x_f__mutmut_1") == ""
