@@ -201,6 +201,13 @@ def _likeliest_first(nodeids, durations: dict[str, float], kills: tuple[Counter,
                                                not _about(module, nodeid), durations.get(nodeid, 0.0)))
 
 
+def _ordered(function: str, nodeids: list[str]) -> tuple[list[str], dict[str, float]]:
+    """The mutant under test's tests in :func:`_likeliest_first` order, and each one's usual duration."""
+    durations, kills, killer = _history(function)
+    changed = _changed_code(os.environ["MUTANT_UNDER_TEST"])
+    return _likeliest_first(nodeids, durations, kills, _module_of(function), function, killer, changed), durations
+
+
 def pytest_configure(config):
     """Under mutmut with a budget, the tests a mutant is given are cut to
     the budget before they are collected: collecting the thirty files that
@@ -208,8 +215,7 @@ def pytest_configure(config):
     function = _mutated_function()
     if function is None or MUTATE_BUDGET <= 0 or not config.args or not all("::" in arg for arg in config.args):
         return
-    durations, kills, killer = _history(function)
-    ordered = _likeliest_first(config.args, durations, kills, _module_of(function), function, killer, _changed_code(os.environ["MUTANT_UNDER_TEST"]))
+    ordered, durations = _ordered(function, config.args)
     config.args[:] = ordered[:within_budget(ordered, durations, MUTATE_BUDGET)]
 
 
@@ -222,9 +228,7 @@ def pytest_collection_modifyitems(config, items):
     function = _mutated_function()
     if function is None:
         return
-    durations, kills, killer = _history(function)
-    ordered = _likeliest_first([item.nodeid for item in items], durations, kills, _module_of(function), function, killer,
-                               _changed_code(os.environ["MUTANT_UNDER_TEST"]))
+    ordered, durations = _ordered(function, [item.nodeid for item in items])
     order = {nodeid: position for position, nodeid in enumerate(ordered)}
     items.sort(key=lambda item: order[item.nodeid])
     _USUAL_SECONDS.update(durations)
