@@ -48,6 +48,7 @@ from storage.models import utcnow
 log = logging.getLogger(__name__)
 LOCK_STRIPES = 256
 MAX_ERROR = 2000
+TRIES = 3  # a message that lost a race, or met a busy store, is handled again: this many tries in all
 
 
 @dataclass
@@ -114,11 +115,14 @@ class Engine:
         waiting: list[tuple[Incoming, Also | None, bool]] = []  # citizens' messages for the next transaction
         for msg, its_also in zip(messages, also or [None] * len(messages), strict=True):
             msg = storable(msg)  # no character a store refuses gets past here (flows.storable)
-            route = self._route(msg)
+            try:
+                route = self._route(msg)
+            except Exception as error:  # a staff command that broke: kept for a person, with an apology
+                route, broke = BROKEN, error
             if route in (DESK, BROKEN):
                 results += self._citizens_then_staff(waiting)  # in the order they came
                 waiting = []
-                results.append(self._desk(msg) if route == DESK else self._fail(msg))
+                results.append(self._desk(msg) if route == DESK else self._fail(msg, broke))
             elif route == NOT_OURS:
                 results.append(Handled())
             else:
@@ -135,12 +139,9 @@ class Engine:
     def _route(self, msg: Incoming) -> str:
         """Whose ``msg`` is. Whether a private chat's words are staff's is
         asked in the message's own transaction (one round trip fewer)."""
-        try:
-            claim = self.desk.claims(msg)
-            if claim is None and not msg.private:
-                claim = self.desk.is_staff(msg.author)
-        except Exception:
-            return BROKEN  # a staff command that broke: kept for a person, with an apology
+        claim = self.desk.claims(msg)
+        if claim is None and not msg.private:
+            claim = self.desk.is_staff(msg.author)
         if claim:
             return DESK
         if not msg.private:
@@ -152,8 +153,8 @@ class Engine:
         A staff command that broke is kept for a person, with an apology."""
         try:
             done = self.desk.handle(msg)
-        except Exception:
-            return self._fail(msg)
+        except Exception as error:
+            return self._fail(msg, error)
         return Handled(duplicate=done.duplicate, replies=done.replies, by_desk=True)
 
     def _for_citizens(self, waiting: list[tuple[Incoming, Also | None, bool]]) -> list[Handled | None]:
@@ -194,21 +195,24 @@ class Engine:
             log_failure(log, "could not group request %s with its neighbours'", request_id)
 
     def _handle(self, msg: Incoming, also: Also | None = None, ask_staff: bool = False) -> Handled | None:
-        for attempt in range(3):
+        """:meth:`_process` for one message, tried again (:data:`TRIES` times
+        in all) when it lost a race creating the citizen or the conversation
+        row, or the store was busy; anything else, or a last try that failed,
+        keeps the message for a person (:meth:`_fail`)."""
+        failure: Exception | None = None
+        for _ in range(TRIES):
             try:
                 return self._process([(msg, also, ask_staff)])[0]
-            except IntegrityError:
+            except IntegrityError as error:
                 if self._already_stored(msg):
                     return Handled(duplicate=True)
-                if attempt == 2:
-                    return self._fail(msg)
-                # Lost a race creating the citizen or the conversation row: try again.
-            except (OperationalError, path.ConversationChanged):
-                if attempt == 2:
-                    return self._fail(msg)
-            except Exception:
-                return self._fail(msg)
-        return self._fail(msg)
+                failure = error
+            except (OperationalError, path.ConversationChanged) as error:
+                failure = error
+            except Exception as error:
+                failure = error
+                break
+        return self._fail(msg, failure)
 
     def _already_stored(self, msg: Incoming) -> bool:
         if not msg.external_id:
@@ -316,15 +320,16 @@ class Engine:
                 raise TypeError(f"unknown action {action!r}")
         return None
 
-    def _fail(self, msg: Incoming) -> Handled:
-        """Keep the message for a person, then apologise; never raise.
+    def _fail(self, msg: Incoming, failure: BaseException) -> Handled:
+        """Keep the message for a person, with what broke (``failure``), then
+        apologise; never raise.
 
         The message is stored first and on its own, so that it survives even
         when what broke also breaks the apology."""
-        log_failure(log, "could not handle message %s from %s", msg.external_id, mask(msg.address))
+        log_failure(log, "could not handle message %s from %s", msg.external_id, mask(msg.address), error=failure)
         try:
             with self.database.begin() as conn:
-                path.insert_messages(conn, [inbound_values(msg, None, "needs_attention", error=_error_text())])
+                path.insert_messages(conn, [inbound_values(msg, None, "needs_attention", error=_error_text(failure))])
         except IntegrityError:
             return Handled(duplicate=True)  # it was stored before; nothing was lost
         except Exception:
@@ -351,5 +356,6 @@ def _apology_language(citizen, msg: Incoming) -> str:
         return DEFAULT_LANGUAGE
 
 
-def _error_text() -> str:
-    return traceback.format_exc()[-MAX_ERROR:]
+def _error_text(failure: BaseException) -> str:
+    """What broke, for the person who looks at the message: the end of its traceback."""
+    return "".join(traceback.format_exception(failure))[-MAX_ERROR:]

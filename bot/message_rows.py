@@ -42,8 +42,10 @@ def outbound_values(reply: Outgoing, citizen_id: int | None, request_id: int | N
 
 
 def _message_values(*, payload: dict, **values) -> dict:
-    row = {"external_id": None, "citizen_id": None, "request_id": None, "error": None, "attempts": 0,
-           "next_attempt_at": None, "sent_at": None, "created_at": utcnow()}
+    # The rows of one turn are inserted in one statement: each has the same
+    # keys. What is left out (attempts, next_attempt_at, sent_at) takes the
+    # column's default.
+    row = {"external_id": None, "citizen_id": None, "request_id": None, "error": None, "created_at": utcnow()}
     row.update(values)
     row["payload"] = {k: v for k, v in payload.items() if v}
     return row
