@@ -28,6 +28,8 @@ fuzz: $(INSTALLED)
 # (/dev/shm) where the machine has it. A second run only re-tests what changed.
 # Which test killed which mutant is kept in tests/mutation_history.json (commit it):
 # the next run, even from a clean clone, tries that test first.
+# What does nothing on SQLite (the PostgreSQL address locks) is tested on the
+# PostgreSQL of TEST_POSTGRES_URL instead (tests/conftest.py: POSTGRESQL_ONLY).
 # ONLY=glob picks mutants, e.g. ONLY="flows.tracking*".
 MUTATE_BUDGET ?= 10
 mutate: $(INSTALLED)

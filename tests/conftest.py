@@ -208,11 +208,24 @@ def _ordered(function: str, nodeids: list[str]) -> tuple[list[str], dict[str, fl
     return _likeliest_first(nodeids, durations, kills, _module_of(function), function, killer, changed), durations
 
 
+# Functions that do nothing on SQLite, make mutate's store: the SQLite tests
+# that reach them only pass through, so their mutants run these PostgreSQL
+# tests instead (with TEST_POSTGRES_URL's server; none there, they survive).
+POSTGRESQL_ONLY = {
+    "storage.message_path.x_lock_address": "tests/test_address_lock.py",
+    "storage.message_path.x_lock_addresses": "tests/test_address_lock.py",
+}
+
+
 def pytest_configure(config):
     """Under mutmut with a budget, the tests a mutant is given are cut to
     the budget before they are collected: collecting the thirty files that
     reach the engine costs more than the one test that kills most mutants."""
     function = _mutated_function()
+    if function in POSTGRESQL_ONLY and config.args:
+        config.args[:] = [POSTGRESQL_ONLY[function]]
+        config.option.keyword = ""  # make mutate leaves PostgreSQL out everywhere else
+        return
     if function is None or MUTATE_BUDGET <= 0 or not config.args or not all("::" in arg for arg in config.args):
         return
     ordered, durations = _ordered(function, config.args)

@@ -5,7 +5,7 @@ person, and what one turn's actions see of each other."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -79,6 +79,26 @@ def test_a_message_is_stored_at_the_time_it_was_written_not_when_a_weak_network_
     (inbound,) = rows_of(database, "console:ana", "in")
     assert inbound.created_at.replace(tzinfo=None) == written.replace(tzinfo=None)
     assert (inbound.attempts, inbound.next_attempt_at, inbound.sent_at, inbound.error) == (0, None, None, None)
+
+
+def test_the_name_a_channel_shows_is_kept_for_staff_cut_to_its_column_and_none_is_none(engine, database):
+    engine.handle(Incoming("console", "console:ana", text="hello", external_id="n-1", name="Ana " + "María " * 50))
+    engine.handle(Incoming("console", "console:ben", text="hello", external_id="n-2"))
+    assert citizen_of(database, "console:ana").display_name == ("Ana " + "María " * 50)[:200]
+    assert citizen_of(database, "console:ben").display_name is None
+
+
+def test_a_conversation_says_when_it_last_moved(engine, database):
+    from storage.models import Conversation
+
+    def moved() -> datetime:
+        with session_scope(database) as session:
+            return session.get(Conversation, "console:ana").updated_at
+
+    engine.handle(Incoming("console", "console:ana", text="hello", external_id="u-1"))
+    first = moved()
+    engine.handle(Incoming("console", "console:ana", text="menu", external_id="u-2"))
+    assert moved() > first
 
 
 def test_start_after_stop_brings_the_announcements_back(engine, database):

@@ -138,3 +138,20 @@ def test_tests_named_for_the_code_a_mutant_changed_come_first(tmp_path, monkeypa
     tests = ["tests/test_flows.py::test_a_citizen_picks_a_language", "tests/test_broadcasts.py::test_opted_out_citizens_get_no_broadcasts"]
     assert _likeliest_first(tests, {}, (Counter(), Counter()), "bot.engine", "bot.engine.xǁEngineǁ_apply", changed=changed) == [tests[1], tests[0]]
     assert _changed_code("bot.gone.x_f__mutmut_1") == ""
+
+
+def test_mutants_of_what_does_nothing_on_sqlite_run_its_postgresql_tests(monkeypatch):
+    import importlib
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    import tests.conftest as conftest
+
+    monkeypatch.setattr(conftest, "UNDER_MUTMUT", True)
+    monkeypatch.setenv("MUTANT_UNDER_TEST", "storage.message_path.x_lock_address__mutmut_2")
+    config = SimpleNamespace(args=["tests/test_engine_race.py::test_two_first_messages[sqlite]"], option=SimpleNamespace(keyword="not postgresql"))
+    conftest.pytest_configure(config)
+    assert (config.args, config.option.keyword) == (["tests/test_address_lock.py"], "")
+    for function, tests in conftest.POSTGRESQL_ONLY.items():
+        module, _, name = function.partition(".x_")
+        assert hasattr(importlib.import_module(module), name) and Path(tests).is_file()
