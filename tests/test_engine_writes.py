@@ -278,3 +278,14 @@ def test_each_message_handled_together_needs_its_own_also(engine):
     msg = Incoming("console", "console:ana", text="hello", external_id="x-1")
     with pytest.raises(ValueError):
         engine.handle_together([msg, msg], also=[None])
+
+
+def test_with_no_public_address_the_dashboard_link_is_on_this_same_server(engine, staff):
+    answer = Chat(engine, "karim").send("/dashboard")[0].text
+    assert answer.splitlines()[-1].startswith("/dashboard/signin/")
+
+
+def test_the_dashboard_link_leads_to_the_public_address_given(database, catalog, staff):
+    engine = Engine(database, catalog, web_url="https://onewindow.example.org/")
+    answer = Chat(engine, "karim").send("/dashboard")[0].text
+    assert answer.splitlines()[-1].startswith("https://onewindow.example.org/dashboard/signin/")
