@@ -165,6 +165,22 @@ def test_visit_replies_are_in_the_language_set_in_the_same_turn(engine, database
     assert [r.text for r in ana.send("отмена")] == [text("ru", "visits_nothing_to_cancel")]
 
 
+def test_visit_replies_are_in_the_citizens_own_language_when_the_turn_sets_none(engine, database, flows_say):
+    olga = Chat(engine, "olga")
+    onboard(olga, "Русский")
+    flows_say([act.CancelBooking(booking_id=999)], [text("ru", "visits_cancelled")])
+    assert [r.text for r in olga.send("отмена")] == [text("ru", "visits_nothing_to_cancel")]
+
+
+def test_two_citizens_writing_at_once_share_one_commit(engine, database):
+    from sqlalchemy import event
+
+    commits = []
+    event.listen(database, "commit", lambda conn: commits.append(1))
+    done = engine.handle_together([Incoming("console", f"console:{name}", text="hello", external_id=f"c-{name}") for name in ("ana", "ben")])
+    assert len(commits) == 1 and all(handled.replies for handled in done)
+
+
 def test_a_message_flagged_for_a_person_keeps_the_reason(engine, database, flows_say):
     ana = _onboarded(engine)
     flows_say([act.FlagForPerson("voice note")], ["A person will listen"])
@@ -180,6 +196,7 @@ def test_an_action_the_engine_does_not_know_keeps_the_message_for_a_person_with_
     assert handled.failed and [r.text for r in handled.replies] == [text("en", "apology")]
     inbound = rows_of(database, ana.address, "in")[-1]
     assert inbound.status == "needs_attention" and "TypeError: unknown action <object object" in inbound.error
+    assert inbound.error.startswith("Traceback (most recent call last):\n  File ")  # the whole traceback, as Python prints it
 
 
 # -- a store that says "not now" --------------------------------------------------
