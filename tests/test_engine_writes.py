@@ -21,6 +21,7 @@ from notifications.outbox import to_outgoing
 from storage.db import session_scope
 from storage.models import Citizen, Message, NamedPlace, Request, ServiceQuestion, utcnow
 from tests.conversation import Chat
+from tests.test_conversation_trust import name_a_village_not_listed
 from tests.test_conversations import onboard
 from tests.test_staff import file_request, staff  # noqa: F401
 
@@ -59,13 +60,8 @@ def _requests(database) -> list[Request]:
 
 def test_a_village_not_in_the_list_is_kept_under_its_district_with_who_named_it(engine, database):
     ana = Chat(engine, "ana")
-    ana.send("/start")
-    ana.press("English")
-    ana.press("Jizzakh")
-    ana.press("Zomin")
-    ana.press("not listed")
     before = utcnow()
-    ana.send("Yangiobod")
+    name_a_village_not_listed(ana, "Yangiobod")
     citizen = citizen_of(database, ana.address)
     with session_scope(database) as session:
         (named,) = session.exec(select(NamedPlace)).all()
