@@ -19,18 +19,14 @@ from flows.i18n import text
 from flows.messages import Incoming, Outgoing
 from notifications.outbox import to_outgoing
 from storage.db import session_scope
-from storage.models import Citizen, Message, NamedPlace, Request, ServiceQuestion, utcnow
+from storage.models import Message, NamedPlace, Request, ServiceQuestion, utcnow
 from tests.conversation import Chat
-from tests.test_conversation_trust import name_a_village_not_listed
+from tests.test_conversation_trust import citizen_of, name_a_village_not_listed
 from tests.test_conversations import onboard
+from tests.test_engine_together import commits
 from tests.test_staff import file_request, staff  # noqa: F401
 
 LA_PLATA = "ar-ba-la-plata-d"
-
-
-def citizen_of(database, address: str) -> Citizen:
-    with session_scope(database) as session:
-        return session.exec(select(Citizen).join(Message, Message.citizen_id == Citizen.id).where(Message.address == address)).first()
 
 
 def rows_of(database, address: str, direction: str) -> list[Message]:
@@ -169,12 +165,9 @@ def test_visit_replies_are_in_the_citizens_own_language_when_the_turn_sets_none(
 
 
 def test_two_citizens_writing_at_once_share_one_commit(engine, database):
-    from sqlalchemy import event
-
-    commits = []
-    event.listen(database, "commit", lambda conn: commits.append(1))
+    counted = commits(database)
     done = engine.handle_together([Incoming("console", f"console:{name}", text="hello", external_id=f"c-{name}") for name in ("ana", "ben")])
-    assert len(commits) == 1 and all(handled.replies for handled in done)
+    assert len(counted) == 1 and all(handled.replies for handled in done)
 
 
 def test_a_message_flagged_for_a_person_keeps_the_reason(engine, database, flows_say):
