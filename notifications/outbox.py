@@ -297,11 +297,12 @@ class Outbox:
         before it); a reply queued meanwhile is claimed first in the next
         round, so it waits for at most about a round of announcements."""
         wake = self._wakes.setdefault(channel, asyncio.Event())
-        size = round_size(getattr(self.senders[channel], "per_second", 0))
+        size = round_size(self.senders[channel].per_second)
         in_flight = InFlight()
         chains: dict[str, asyncio.Task] = {}
         try:
             while not self._stopping:
+                wake.clear()  # before the claim: a word that comes while it runs is for the next one
                 try:
                     claimed = await asyncio.to_thread(self._claim, [channel], size)
                 except Exception:
@@ -314,7 +315,6 @@ class Outbox:
                     await in_flight.at_most(size // 2)
                     chains = {a: t for a, t in chains.items() if not t.done()}
                     continue
-                wake.clear()
                 if self._stopping:
                     break
                 try:
