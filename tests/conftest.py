@@ -386,11 +386,18 @@ def migrated_postgres(postgres_url):
 def migrated_sqlite(tmp_path_factory):
     """One SQLite store brought up to date and seeded once a session; each
     test gets a copy of the file, the same bytes a first start would write."""
+    return template_store(lambda: tmp_path_factory.mktemp("template"))
+
+
+def template_store(new_folder) -> Path:
+    """Under mutmut, the template the collecting process made, while it is
+    there. Otherwise (or removed while a run goes on, say by a person
+    cleaning up: no mutant may be "killed" by that) one made now."""
     from bot.wiring import open_store
 
-    if _WARM_TEMPLATE is not None:
+    if _WARM_TEMPLATE is not None and _WARM_TEMPLATE.exists():
         return _WARM_TEMPLATE
-    path = tmp_path_factory.mktemp("template") / "store.sqlite3"
+    path = new_folder() / "store.sqlite3"
     open_store(f"sqlite:///{path}").dispose()
     return path
 

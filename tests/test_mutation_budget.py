@@ -155,3 +155,27 @@ def test_mutants_of_what_does_nothing_on_sqlite_run_its_postgresql_tests(monkeyp
     for function, tests in conftest.POSTGRESQL_ONLY.items():
         module, _, name = function.partition(".x_")
         assert hasattr(importlib.import_module(module), name) and Path(tests).is_file()
+
+
+def test_a_template_store_removed_while_mutants_run_is_made_again(tmp_path, monkeypatch):
+    """A mutant's tests copy the collecting process's template store; were it
+    removed meanwhile, each test would fail at setting up and its mutant be
+    counted killed, with a false killer remembered for the next run."""
+    from sqlmodel import select
+
+    import tests.conftest as conftest
+    from bot.wiring import open_store
+    from storage.db import session_scope
+    from storage.models import Message
+
+    monkeypatch.setattr(conftest, "_WARM_TEMPLATE", tmp_path / "removed.sqlite3")
+    made = conftest.template_store(lambda: tmp_path)
+    assert made == tmp_path / "store.sqlite3"
+    store = open_store(f"sqlite:///{made}")
+    try:
+        with session_scope(store) as session:
+            assert session.exec(select(Message)).all() == []  # migrated: the tables are there
+    finally:
+        store.dispose()
+    (tmp_path / "removed.sqlite3").write_bytes(made.read_bytes())  # while it is there, it is the one
+    assert conftest.template_store(lambda: tmp_path / "unused") == tmp_path / "removed.sqlite3"
