@@ -16,7 +16,7 @@ from bot.message_rows import outbound_values
 from bot.wiring import open_store
 from flows.messages import Outgoing
 from handlers.telegram import TelegramSender
-from notifications.outbox import Outbox
+from notifications.outbox import WAIT_IN_ROUND, Outbox
 from notifications.ratelimit import ChatPacer, RateLimiter
 from notifications.senders import SendResult
 from storage.db import session_scope
@@ -177,6 +177,66 @@ async def test_a_group_gets_twenty_a_minute_and_what_must_wait_goes_back_to_the_
     time.now += 3
     await outbox.deliver_due()
     assert [text for _, _, text in far_end.arrived] == ["first post", "second post"]
+
+
+async def test_a_message_put_back_to_wait_for_its_chat_keeps_the_count_of_its_earlier_tries(database):
+    time, clock = FakeTime(), Clock()
+    far_end = Channel(time, interval=TelegramSender.chat_pace)
+    outbox = Outbox(database, {"telegram": far_end}, clock=clock, timer=(time, time.sleep))
+    first, second = queue(database, "telegram:-1009", "first post", "second post")
+    with session_scope(database) as session:  # the second was tried twice before, and is due again
+        session.get(Message, second).attempts = 2
+    await outbox.deliver_due()
+    with session_scope(database) as session:
+        waiting = session.get(Message, second)
+        assert (waiting.status, waiting.attempts) == ("queued", 2)  # this round's try not counted, the earlier ones kept
+
+
+async def test_a_chat_whose_turn_comes_within_the_round_is_waited_for_not_put_back(database):
+    time, clock = FakeTime(), Clock()
+    far_end = Channel(time, interval=lambda address: (WAIT_IN_ROUND, 1))  # one message every WAIT_IN_ROUND seconds
+    outbox = Outbox(database, {"telegram": far_end}, clock=clock, timer=(time, time.sleep))
+    queue(database, "telegram:5", "one", "two")
+    assert await outbox.deliver_due() == 2
+    (first_at, _, _), (second_at, _, _) = far_end.arrived
+    assert second_at - first_at == WAIT_IN_ROUND
+
+
+async def test_a_message_claimed_a_round_later_waits_for_the_one_before_it_to_that_citizen(database):
+    """Rounds overlap (the next is claimed when half of the last is out):
+    Ana's second message, claimed while her first is still going, waits for it."""
+    time, clock = FakeTime(), Clock()
+    far_end = Channel(time, channel="test")
+    far_end.per_second = 8.0  # a round of four messages; the next round when two are left
+    first_may_arrive = asyncio.Event()
+
+    async def send(message):
+        if message.text == "first to Ana":
+            await first_may_arrive.wait()
+        return await Channel.send(far_end, message)
+
+    far_end.send = send
+    outbox = Outbox(database, {"test": far_end}, clock=clock, timer=(time, time.sleep))
+    queue(database, "test:ana", "first to Ana")
+    for n in range(3):
+        queue(database, f"test:{n}", "Bazaar on Sunday")
+    [second] = queue(database, "test:ana", "second to Ana")
+
+    def claimed() -> bool:
+        with session_scope(database) as session:
+            return session.get(Message, second).status != "queued"
+
+    running = asyncio.create_task(outbox.run(idle_seconds=0.05))
+    try:
+        await _until(claimed)
+        await asyncio.sleep(0.2)  # time enough for it to go, were it not waiting
+        first_may_arrive.set()
+        await _until(lambda: len(far_end.arrived) == 5)
+    finally:
+        first_may_arrive.set()
+        outbox.stop()
+        await running
+    assert [text for _, address, text in far_end.arrived if address == "test:ana"] == ["first to Ana", "second to Ana"]
 
 
 async def test_a_429_from_telegram_holds_every_chat_not_just_the_one_that_got_it(database):

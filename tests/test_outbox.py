@@ -368,3 +368,74 @@ async def test_an_announcement_waiting_for_a_citizen_who_since_said_stop_is_skip
     with session_scope(database) as session:
         [skipped] = session.exec(select(Message).where(Message.status == "skipped"))
         assert (skipped.address, skipped.text, skipped.error) == ("test:ana", "Bazaar tomorrow", "the citizen opted out of announcements")
+
+
+async def test_a_reply_queued_while_the_outbox_looks_for_work_goes_at_once(database):
+    """The word that a reply is waiting can come while the outbox is reading
+    the queue and has found nothing yet: it counts for the next look, it does
+    not wait for the idle time to end."""
+    outbox = Outbox(database, {"test": RecordingSender()})
+    look, written = outbox._claim, []
+
+    def look_while_a_reply_is_written(*args):
+        found = look(*args)
+        if not written:  # the first look found nothing; a reply comes before it ends
+            written.extend(queue(database, "written while the outbox looked"))
+            outbox.notify()
+        return found
+
+    outbox._claim = look_while_a_reply_is_written
+    running = asyncio.create_task(outbox.run(idle_seconds=60))
+    try:
+        for _ in range(100):
+            if written:
+                break
+            await asyncio.sleep(0.02)
+        assert written and await sent_within(database, written[0], 3)
+    finally:
+        outbox.stop()
+        await asyncio.wait_for(running, 5)
+
+
+async def test_a_channel_added_while_the_outbox_runs_delivers_at_once(database):
+    outbox = Outbox(database, {"test": RecordingSender()})
+    running = asyncio.create_task(outbox.run(idle_seconds=60))
+    await asyncio.sleep(0.2)  # its first round found nothing: it idles for a minute
+    whatsapp = RecordingSender()
+    whatsapp.channel = "whatsapp"
+    [message_id] = queue(database, "Hola Ana", address="whatsapp:+5491100000000")
+    outbox.add_sender(whatsapp)
+    try:
+        assert await sent_within(database, message_id, 3)
+        assert [m.text for m in whatsapp.sent] == ["Hola Ana"]
+    finally:
+        outbox.stop()
+        await asyncio.wait_for(running, 5)
+
+
+async def test_an_outbox_with_no_channel_tries_nothing_and_keeps_the_queue(database):
+    queue(database, "nobody to carry it yet")
+    assert await Outbox(database, {}).deliver_due() == 0
+    assert statuses(database) == [("nobody to carry it yet", "queued", 0)]
+
+
+async def test_stopping_while_a_delivery_loop_keeps_breaking_ends_quietly(database, caplog, monkeypatch):
+    """A broken delivery loop is logged each time it is started again; stopping
+    the outbox then is not one more error for whoever stops it."""
+    import notifications.outbox as outbox_module
+
+    def broken():
+        raise RuntimeError("the loop broke")
+
+    monkeypatch.setattr(outbox_module, "InFlight", broken)
+    caplog.set_level(logging.ERROR)
+    outbox = Outbox(database, {"test": RecordingSender()})
+    running = asyncio.create_task(outbox.run(idle_seconds=0.02))
+    for _ in range(250):
+        if sum("delivery loop stopped" in text for _, text in outbox_records(caplog, logging.ERROR)) >= 2:
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.01)
+    outbox.stop()
+    await asyncio.wait_for(running, 5)  # no RuntimeError: it was logged already
+    assert sum("delivery loop stopped" in text for _, text in outbox_records(caplog, logging.ERROR)) >= 2

@@ -45,6 +45,8 @@ async def test_the_outbox_finishes_the_send_in_progress_and_puts_back_what_it_cl
     running = asyncio.create_task(outbox.run(idle_seconds=0.05))
     await asyncio.wait_for(sender.started.wait(), 5)
     outbox.stop()
+    await asyncio.sleep(0.2)
+    assert not running.done()  # it waits for the send in progress
     sender.gate.set()
     await asyncio.wait_for(running, 5)
     assert sender.sent == ["first"]
