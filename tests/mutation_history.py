@@ -61,6 +61,27 @@ def fold(killers: Path, history: dict[str, dict[str, str]]) -> int:
     return len(lines)
 
 
+def agree(history: dict[str, dict[str, str]], verdicts: dict[str, str]) -> int:
+    """Drop what mutmut's last verdicts contradict (how many): a remembered
+    kill of a mutant that survived, or of one that no longer exists in a
+    module mutmut ran (the code changed and its mutants were numbered anew).
+    A kill noted in a run that did not confirm it (a test that failed for a
+    reason of its own, say) is then never remembered as a killer."""
+    from tests.mutation_score import module_of
+
+    ran = {module_of(name) for name, status in verdicts.items() if status != "not checked"}
+    dropped = 0
+    for function, killed in list(history.items()):
+        for number in list(killed):
+            status = verdicts.get(f"{function}{MARK}{number}")
+            if status == "survived" or (status is None and module_of(function) in ran):
+                del killed[number]
+                dropped += 1
+        if not killed:
+            del history[function]
+    return dropped
+
+
 def save(history: dict[str, dict[str, str]], path: Path = HISTORY) -> None:
     """One function a line, sorted, so that a run's changes read as a small diff."""
     tests = sorted({test for killed in history.values() for test in killed.values()})
@@ -76,10 +97,14 @@ def save(history: dict[str, dict[str, str]], path: Path = HISTORY) -> None:
 
 
 def main() -> int:
+    from tests.mutation_score import results
+
     history = load()
     folded = fold(ROOT / "mutants" / ".killers", history)
+    dropped = agree(history, results())
     save(history)
-    print(f"mutation history: {folded} kills folded in; {sum(len(k) for k in history.values())} mutants of {len(history)} functions remembered")
+    print(f"mutation history: {folded} kills folded in, {dropped} the last verdicts contradict dropped; "
+          f"{sum(len(k) for k in history.values())} mutants of {len(history)} functions remembered")
     return 0
 
 

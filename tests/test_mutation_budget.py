@@ -98,6 +98,27 @@ def test_a_runs_kills_are_remembered_for_the_next_run_from_a_clean_clone(tmp_pat
     assert history.split("bot.web.xǁOwnRoutesǁhealthz__mutmut_12") == ("bot.web.xǁOwnRoutesǁhealthz", "12")
 
 
+def test_a_kill_the_last_run_did_not_confirm_is_not_remembered():
+    from tests import mutation_history as history
+
+    remembered = {
+        "bot.web.xǁOwnRoutesǁhealthz": {"7": "tests/test_web.py::a", "8": "tests/test_web.py::b", "40": "tests/test_web.py::c"},
+        "bot.web.x_gone": {"1": "tests/test_web.py::a"},
+        "flows.i18n.x_guess_language": {"3": "tests/test_language.py::d"},
+    }
+    verdicts = {
+        "bot.web.xǁOwnRoutesǁhealthz__mutmut_7": "killed",
+        "bot.web.xǁOwnRoutesǁhealthz__mutmut_8": "survived",  # its remembered killer did not kill it
+        "flows.i18n.x_guess_language__mutmut_3": "not checked",  # not run this time: kept
+    }
+    # healthz 40 and x_gone no longer exist in bot.web, which was run: dropped
+    assert history.agree(remembered, verdicts) == 3
+    assert remembered == {
+        "bot.web.xǁOwnRoutesǁhealthz": {"7": "tests/test_web.py::a"},
+        "flows.i18n.x_guess_language": {"3": "tests/test_language.py::d"},
+    }
+
+
 def test_a_missing_or_broken_history_only_means_no_history(tmp_path):
     from tests import mutation_history as history
 

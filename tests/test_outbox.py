@@ -200,6 +200,8 @@ async def test_a_sender_that_raises_is_retried_not_lost(database, clock, caplog)
     queue(database, "hello")
     await outbox.deliver_due()
     assert statuses(database) == [("hello", "retry", 1)]
+    with session_scope(database) as session:  # staff see what went wrong; the log does not carry it
+        assert session.exec(select(Message.error)).one() == "RuntimeError: connection reset"
     [(level, text)] = outbox_records(caplog)
     assert level == "WARNING" and "RuntimeError at test_outbox.py" in text and "connection reset" not in text
 
@@ -439,3 +441,59 @@ async def test_stopping_while_a_delivery_loop_keeps_breaking_ends_quietly(databa
     outbox.stop()
     await asyncio.wait_for(running, 5)  # no RuntimeError: it was logged already
     assert sum("delivery loop stopped" in text for _, text in outbox_records(caplog, logging.ERROR)) >= 2
+
+
+async def test_an_outbox_for_one_person_sends_only_their_messages(database, clock):
+    """A console terminal delivers its own person's replies and leaves everyone else's in the queue."""
+    sender = RecordingSender()
+    outbox = Outbox(database, {"test": sender}, clock=clock)
+    outbox.addresses = ["test:me"]
+    queue(database, "for someone else", address="test:other")
+    queue(database, "for me", address="test:me")
+    assert await outbox.deliver_due() == 1
+    assert [m.text for m in sender.sent] == ["for me"]
+    assert statuses(database) == [("for someone else", "queued", 0), ("for me", "sent", 1)]
+
+
+async def test_a_citizen_who_wrote_while_the_store_failed_still_gets_what_was_held(database, clock, monkeypatch):
+    """The word that a citizen wrote (her held messages may go) is kept when
+    the round that was to act on it fails, and acted on by the next."""
+    import notifications.outbox as outbox_module
+
+    held = queue(database, "Bazaar on Sunday", address="test:ana") + queue(database, "Bazaar on Sunday", address="test:bob")
+    with session_scope(database) as session:
+        for message_id in held:
+            session.get(Message, message_id).status = "held"
+    sender = RecordingSender()
+    outbox = Outbox(database, {"test": sender}, clock=clock)
+    outbox.citizen_wrote("test:ana")
+    real, failures = outbox_module.queries.claim_outbound, []
+
+    def busy_once(*args, **kwargs):
+        if not failures:
+            failures.append(1)
+            outbox.citizen_wrote("test:bob")  # and Bob wrote meanwhile
+            raise RuntimeError("database is locked")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(outbox_module.queries, "claim_outbound", busy_once)
+    with pytest.raises(RuntimeError):
+        await outbox.deliver_due()
+    assert await outbox.deliver_due() == 2
+    assert sorted(m.address for m in sender.sent) == ["test:ana", "test:bob"]
+
+
+async def test_an_announcement_alone_to_a_citizen_who_said_stop_is_skipped(database, clock):
+    """Her only message waiting is the announcement (no reply beside it): still skipped."""
+    from storage.models import Citizen
+
+    with session_scope(database) as session:
+        stopped = Citizen(display_name="Ana", language="uz", broadcasts_opted_out_at=utcnow())
+        session.add(stopped)
+        session.flush()
+        row = Message(**outbound_values(Outgoing("test:ana", "Bazaar tomorrow"), None, None))
+        row.citizen_id, row.payload = stopped.id, {"template": "broadcast"}
+        session.add(row)
+    sender = RecordingSender()
+    assert await Outbox(database, {"test": sender}, clock=clock).deliver_due() == 0
+    assert sender.sent == [] and statuses(database) == [("Bazaar tomorrow", "skipped", 1)]
