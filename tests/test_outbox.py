@@ -497,3 +497,36 @@ async def test_an_announcement_alone_to_a_citizen_who_said_stop_is_skipped(datab
     sender = RecordingSender()
     assert await Outbox(database, {"test": sender}, clock=clock).deliver_due() == 0
     assert sender.sent == [] and statuses(database) == [("Bazaar tomorrow", "skipped", 1)]
+
+
+class GatedSender:
+    """A channel whose first send waits until the test opens the gate."""
+
+    channel = "test"
+    per_second = 0.0
+
+    def __init__(self):
+        self.started, self.gate, self.sent = asyncio.Event(), asyncio.Event(), []
+
+    async def send(self, message) -> SendResult:
+        self.sent.append(message.text)
+        self.started.set()
+        await self.gate.wait()
+        return SendResult.sent(f"id-{len(self.sent)}")
+
+
+async def test_stopping_the_outbox_finishes_the_send_in_progress_and_puts_back_what_it_claimed(database):
+    """SIGTERM or Ctrl-C while a reply is going (see tests/test_shutdown.py for the whole bot)."""
+    queue(database, "first", "second", "third")
+    sender = GatedSender()
+    outbox = Outbox(database, {"test": sender})
+    running = asyncio.create_task(outbox.run(idle_seconds=0.05))
+    await asyncio.wait_for(sender.started.wait(), 5)
+    outbox.stop()
+    await asyncio.sleep(0.2)
+    assert not running.done()  # it waits for the send in progress
+    sender.gate.set()
+    await asyncio.wait_for(running, 5)
+    assert sender.sent == ["first"]
+    # Back in the queue at once, as if never claimed: no lease to wait out after the restart.
+    assert statuses(database) == [("first", "sent", 1), ("second", "queued", 0), ("third", "queued", 0)]

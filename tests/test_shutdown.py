@@ -12,46 +12,11 @@ from sqlmodel import select
 
 from bot.commands.run import serve
 from bot.settings import Settings
-from notifications.outbox import Outbox
-from notifications.senders import SendResult
 from storage.db import make_engine, session_scope
 from storage.models import InboxItem, Message
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, OUR_NUMBER, fake_twilio  # noqa: F401
-from tests.test_outbox import queue, statuses
 from tests.test_telegram_inbox import SECRET, hello
 from tests.test_whatsapp_run import eventually, free_port
-
-
-class GatedSender:
-    """A channel whose first send waits until the test opens the gate."""
-
-    channel = "test"
-    per_second = 0.0
-
-    def __init__(self):
-        self.started, self.gate, self.sent = asyncio.Event(), asyncio.Event(), []
-
-    async def send(self, message) -> SendResult:
-        self.sent.append(message.text)
-        self.started.set()
-        await self.gate.wait()
-        return SendResult.sent(f"id-{len(self.sent)}")
-
-
-async def test_the_outbox_finishes_the_send_in_progress_and_puts_back_what_it_claimed(database):
-    queue(database, "first", "second", "third")
-    sender = GatedSender()
-    outbox = Outbox(database, {"test": sender})
-    running = asyncio.create_task(outbox.run(idle_seconds=0.05))
-    await asyncio.wait_for(sender.started.wait(), 5)
-    outbox.stop()
-    await asyncio.sleep(0.2)
-    assert not running.done()  # it waits for the send in progress
-    sender.gate.set()
-    await asyncio.wait_for(running, 5)
-    assert sender.sent == ["first"]
-    # Back in the queue at once, as if never claimed: no lease to wait out after the restart.
-    assert statuses(database) == [("first", "sent", 1), ("second", "queued", 0), ("third", "queued", 0)]
 
 
 async def test_stopping_under_load_answers_every_webhook_in_flight_and_leaves_nothing_claimed(
