@@ -6,6 +6,7 @@ trouble is logged once, with the channel's code and without personal data."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -281,6 +282,17 @@ async def sent_within(database, message_id: int, seconds: float) -> bool:
     return False
 
 
+@contextlib.asynccontextmanager
+async def delivering(outbox: Outbox, idle_seconds: float):
+    """The outbox running in the background, stopped (its loops ended) on leaving."""
+    running = asyncio.create_task(outbox.run(idle_seconds=idle_seconds))
+    try:
+        yield running
+    finally:
+        outbox.stop()
+        await asyncio.wait_for(running, 5)
+
+
 def delivery_loops() -> list:
     return [task for task in asyncio.all_tasks() if task.get_name() == "outbox-test" and not task.done()]
 
@@ -315,12 +327,10 @@ async def test_a_delivery_loop_that_crashed_is_started_again_and_there_is_only_e
 
 async def test_a_message_queued_without_a_word_is_found_within_the_idle_time(database):
     outbox = Outbox(database, {"test": RecordingSender()})
-    running = asyncio.create_task(outbox.run(idle_seconds=0.05))
-    await asyncio.sleep(0.1)
-    [message_id] = queue(database, "nobody said")
-    assert await sent_within(database, message_id, 3)
-    outbox.stop()
-    await asyncio.wait_for(running, 5)
+    async with delivering(outbox, idle_seconds=0.05):
+        await asyncio.sleep(0.1)
+        [message_id] = queue(database, "nobody said")
+        assert await sent_within(database, message_id, 3)
 
 
 async def test_a_word_from_another_thread_wakes_an_idle_outbox_at_once(database):
@@ -387,32 +397,24 @@ async def test_a_reply_queued_while_the_outbox_looks_for_work_goes_at_once(datab
         return found
 
     outbox._claim = look_while_a_reply_is_written
-    running = asyncio.create_task(outbox.run(idle_seconds=60))
-    try:
+    async with delivering(outbox, idle_seconds=60):
         for _ in range(100):
             if written:
                 break
             await asyncio.sleep(0.02)
         assert written and await sent_within(database, written[0], 3)
-    finally:
-        outbox.stop()
-        await asyncio.wait_for(running, 5)
 
 
 async def test_a_channel_added_while_the_outbox_runs_delivers_at_once(database):
     outbox = Outbox(database, {"test": RecordingSender()})
-    running = asyncio.create_task(outbox.run(idle_seconds=60))
-    await asyncio.sleep(0.2)  # its first round found nothing: it idles for a minute
-    whatsapp = RecordingSender()
-    whatsapp.channel = "whatsapp"
-    [message_id] = queue(database, "Hola Ana", address="whatsapp:+5491100000000")
-    outbox.add_sender(whatsapp)
-    try:
+    async with delivering(outbox, idle_seconds=60):
+        await asyncio.sleep(0.2)  # its first round found nothing: it idles for a minute
+        whatsapp = RecordingSender()
+        whatsapp.channel = "whatsapp"
+        [message_id] = queue(database, "Hola Ana", address="whatsapp:+5491100000000")
+        outbox.add_sender(whatsapp)
         assert await sent_within(database, message_id, 3)
         assert [m.text for m in whatsapp.sent] == ["Hola Ana"]
-    finally:
-        outbox.stop()
-        await asyncio.wait_for(running, 5)
 
 
 async def test_an_outbox_with_no_channel_tries_nothing_and_keeps_the_queue(database):
