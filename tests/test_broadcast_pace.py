@@ -21,7 +21,7 @@ from notifications.ratelimit import ChatPacer, RateLimiter
 from notifications.senders import SendResult
 from storage.db import session_scope
 from storage.models import Message
-from tests.test_outbox import Clock
+from tests.test_outbox import Clock, delivering
 
 
 class FakeTime:
@@ -183,7 +183,7 @@ async def test_a_message_put_back_to_wait_for_its_chat_keeps_the_count_of_its_ea
     time, clock = FakeTime(), Clock()
     far_end = Channel(time, interval=TelegramSender.chat_pace)
     outbox = Outbox(database, {"telegram": far_end}, clock=clock, timer=(time, time.sleep))
-    first, second = queue(database, "telegram:-1009", "first post", "second post")
+    _, second = queue(database, "telegram:-1009", "first post", "second post")
     with session_scope(database) as session:  # the second was tried twice before, and is due again
         session.get(Message, second).attempts = 2
     await outbox.deliver_due()
@@ -226,16 +226,13 @@ async def test_a_message_claimed_a_round_later_waits_for_the_one_before_it_to_th
         with session_scope(database) as session:
             return session.get(Message, second).status != "queued"
 
-    running = asyncio.create_task(outbox.run(idle_seconds=0.05))
-    try:
-        await _until(claimed)
-        await asyncio.sleep(0.2)  # time enough for it to go, were it not waiting
-        first_may_arrive.set()
+    async with delivering(outbox, idle_seconds=0.05):
+        try:
+            await _until(claimed)
+            await asyncio.sleep(0.2)  # time enough for it to go, were it not waiting
+        finally:
+            first_may_arrive.set()
         await _until(lambda: len(far_end.arrived) == 5)
-    finally:
-        first_may_arrive.set()
-        outbox.stop()
-        await running
     assert [text for _, address, text in far_end.arrived if address == "test:ana"] == ["first to Ana", "second to Ana"]
 
 
